@@ -113,5 +113,7 @@ def test_bad_labels(fashion_tree):
     assert t.validate_labels([[0, 0, -2]]).tolist() == [[0, 0, -2]]
     with pytest.raises(ValueError, match="Inconsistent"):
         t.complete([[1, -1, 0]])
-    with pytest.raises(ValueError, match="No class named"):
+    with pytest.raises(ValueError, match="No class named 'Hats' at level 1"):
+        t.path_from_names(["Clothes", "Hats"])
+    with pytest.raises(ValueError, match="'Shoes' .* has parent 'Goods'"):
         t.path_from_names(["Clothes", "Shoes"])
