@@ -6,18 +6,20 @@ import keras
 from keras import layers
 
 WEIGHT_INIT = "he_normal"
+# PyTorch-style BN momentum: moving statistics settle within a few hundred steps.
+BN_MOMENTUM = 0.9
 
 
 def conv_bn_relu(x, filters, prefix, kernel_size=3, strides=1):
     """Conv (no bias) -> BatchNorm -> ReLU."""
     x = layers.Conv2D(filters, kernel_size, strides=strides, padding="same", use_bias=False,
                       kernel_initializer=WEIGHT_INIT, name=f"{prefix}_conv")(x)
-    x = layers.BatchNormalization(name=f"{prefix}_bn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{prefix}_bn")(x)
     return layers.ReLU(name=f"{prefix}_relu")(x)
 
 
 def bn_relu(x, prefix):
-    x = layers.BatchNormalization(name=f"{prefix}_bn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{prefix}_bn")(x)
     return layers.ReLU(name=f"{prefix}_relu")(x)
 
 

@@ -1,0 +1,14 @@
+"""Model families. Each is a `keras.Model` subclass with `from_preset()`.
+
+Example:
+
+>>> import hier_keras as hk
+>>> model = hk.models.HierarchicalCNN.from_preset("small_fashion_mnist")
+>>> model.level_names
+['coarse', 'medium', 'fine']
+"""
+
+from hier_keras.models.base import HierarchicalModel, load_preset
+from hier_keras.models.hierarchical_cnn import HierarchicalCNN
+
+__all__ = ["HierarchicalModel", "HierarchicalCNN", "load_preset"]

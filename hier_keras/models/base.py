@@ -1,0 +1,533 @@
+"""`HierarchicalModel`: the base class every family builds on.
+
+It owns what all families share, so a family adds only its architecture:
+
+- the hierarchy and the preprocessing (input shape, per-channel mean/std in
+  raw pixel units; images are normalised *inside* the model, so exported
+  models take raw images);
+- the output contract: `model(images)` / `predict()` return
+  `{level_name: (batch, n_level) probabilities}`;
+- training: `compute_loss` (masked per-level cross-entropy, eq. 1 of Guo et
+  al. 2018, unless the family overrides `hierarchical_loss`) and streaming
+  per-level metrics (`<level>_accuracy`, `exact_match`, `consistency`);
+- `compile()` defaults from the preset's training config;
+- `predict_paths()`, `from_preset()`, `save_to_preset()`, `export()`,
+  `get_config()`.
+
+A family implements `forward(images, training) -> {level_name: logits}`
+(or overrides `call` when its probabilities do not come from per-level
+logits) and lists its constructor arguments in `get_config`.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import warnings
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import ops
+
+from hier_keras import presets as preset_io
+from hier_keras.hierarchy import Hierarchy
+from hier_keras.losses import HierarchicalCrossEntropy
+from hier_keras.metrics import level_metrics
+
+PRIVATE_PREFIX = "_"
+
+
+def public_outputs(y_pred: dict) -> dict:
+    """Drop the training-only entries (keys starting with `_`) of a model output."""
+    return {k: v for k, v in y_pred.items() if not k.startswith(PRIVATE_PREFIX)}
+
+
+class HierarchicalModel(keras.Model):
+    """Base class of all hier_keras families (see module docstring).
+
+    Args:
+        hierarchy: `Hierarchy` or its dict (`Hierarchy.to_dict()`).
+        input_shape: `(height, width, channels)` of the images the model takes.
+        mean: per-channel mean in raw pixel units (one value or one per
+            channel). Defaults to 0 (no centring).
+        std: per-channel std in raw pixel units. Defaults to 255 (scales to [0, 1]).
+        level_weights: per-level loss weights, coarsest first. Defaults to 1 each.
+        training_config: dict read by `compile()`: `optimizer` ("sgd",
+            "adam", "adamw"), `learning_rate`, `momentum`, `weight_decay`,
+            `nesterov`, `schedule` (`{"type": "piecewise", "boundaries":
+            [...], "factor": 0.1}`, `{"type": "cosine"}` or
+            `{"type": "constant"}`), `batch_size`, `epochs`, `augment`,
+            `padding`.
+        name: model name.
+    """
+
+    #: `{preset name: {"config": {...}, "description": str}}`, filled by each family.
+    presets: dict = {}
+    #: Name prefix of the family's zoo entries, e.g. "cnnrnn".
+    family_key: str = ""
+
+    def __init__(self, hierarchy, input_shape, mean=None, std=None, level_weights=None,
+                 training_config=None, **kwargs):
+        super().__init__(**kwargs)
+        self.hierarchy = Hierarchy.from_dict(hierarchy)
+        self.image_shape = tuple(int(d) for d in input_shape)
+        if len(self.image_shape) != 3:
+            raise ValueError(
+                f"`input_shape` must be (height, width, channels); received {input_shape}."
+            )
+        channels = self.image_shape[-1]
+        self.mean = _per_channel(mean if mean is not None else 0.0, channels, "mean")
+        self.std = _per_channel(std if std is not None else 255.0, channels, "std")
+        if min(self.std) <= 0:
+            raise ValueError(f"`std` must be positive; received {self.std}.")
+        if level_weights is not None and len(level_weights) != self.hierarchy.depth:
+            raise ValueError(
+                f"`level_weights` needs one weight per level ({self.hierarchy.depth}); "
+                f"received {level_weights}."
+            )
+        self.level_weights = list(level_weights) if level_weights is not None else None
+        self.training_config = dict(training_config or {})
+        self.hk_metrics = level_metrics(self.hierarchy, levels=self.output_levels)
+
+    # ----------------------------------------------------------- contract
+    @property
+    def level_names(self) -> list[str]:
+        return list(self.hierarchy.level_names)
+
+    @property
+    def output_levels(self) -> list[str]:
+        """Levels this model predicts (all of them unless a family says otherwise)."""
+        return self.level_names
+
+    @property
+    def preprocessing(self) -> dict:
+        """What `hk.data.load(..., preprocessing=model.preprocessing)` needs."""
+        cfg = self.training_config
+        return {
+            "input_shape": list(self.image_shape),
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "padding": cfg.get("padding", "zero"),
+            "augment": bool(cfg.get("augment", True)),
+        }
+
+    def normalize(self, images):
+        """Raw pixels -> `(x - mean) / std`, inside the graph."""
+        images = ops.cast(images, self.compute_dtype)
+        mean = ops.convert_to_tensor(np.array(self.mean, np.float32), self.compute_dtype)
+        std = ops.convert_to_tensor(np.array(self.std, np.float32), self.compute_dtype)
+        return (images - mean) / std
+
+    def forward(self, images, training=False) -> dict:
+        """Family hook: normalised images -> `{level_name: logits}`."""
+        raise NotImplementedError(f"{type(self).__name__} must implement `forward` or `call`.")
+
+    def call(self, images, training=False):
+        logits = self.forward(self.normalize(images), training=training)
+        outputs = {name: ops.softmax(ops.cast(v, "float32"), axis=-1) for name, v in logits.items()}
+        if training:
+            outputs["_logits"] = logits
+        return outputs
+
+    def build_model(self):
+        """Create every weight (families call this at the end of `__init__`)."""
+        self.build((None,) + self.image_shape)
+
+    def build(self, input_shape):
+        if self.built:
+            return
+        # One call on a symbolic batch creates every weight of every sub-layer.
+        self.compute_output_spec(keras.KerasTensor(tuple(input_shape), dtype="float32"))
+        self.built = True
+
+    # ----------------------------------------------------------- training
+    def hierarchical_loss(self, y, y_pred):
+        """Family hook: the data loss. Default: masked per-level cross-entropy (eq. 1).
+
+        Uses the training-time logits when the forward pass provides them
+        (`_logits`), else the probabilities; levels a model does not score
+        are left out.
+        """
+        from_logits = "_logits" in y_pred
+        scores = y_pred["_logits"] if from_logits else public_outputs(y_pred)
+        names = [n for n in self.level_names if n in scores]
+        idx = [self.level_names.index(n) for n in names]
+        weights = None
+        if self.level_weights is not None:
+            weights = [self.level_weights[i] for i in idx]
+        loss_fn = HierarchicalCrossEntropy(level_weights=weights, from_logits=from_logits)
+        if len(idx) < self.hierarchy.depth:
+            y = ops.take(y, idx, axis=1)
+        return loss_fn(y, [scores[n] for n in names])
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        y = self._select_labels(y)
+        loss = self.hierarchical_loss(y, y_pred)
+        if self.losses:
+            loss = loss + ops.sum(self.losses)
+        return loss
+
+    def _select_labels(self, y):
+        return ops.cast(y, "int32")
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        y = self._select_labels(y)
+        preds = public_outputs(y_pred)
+        for metric in self.hk_metrics:
+            metric.update_state(y, preds)
+        return self.get_metrics_result()
+
+    def compile(self, optimizer=None, total_steps=None, **kwargs):
+        """Compile with the preset's optimizer and schedule unless told otherwise.
+
+        Args:
+            optimizer: a Keras optimizer or name; `None` builds the one in
+                `training_config`.
+            total_steps: the run's number of optimizer steps; needed by the
+                cosine schedule (without it the learning rate stays constant
+                and a warning says so).
+            **kwargs: forwarded to `keras.Model.compile` (`jit_compile`,
+                `steps_per_execution`, ...). `loss` and `metrics` are owned by
+                the model and may not be passed.
+        """
+        for key in ("loss", "metrics"):
+            if kwargs.get(key) is not None:
+                raise ValueError(
+                    f"hier_keras models own their `{key}` (masked per-level "
+                    "cross-entropy and per-level metrics); do not pass it to compile(). "
+                    "Set `level_weights` in the constructor to reweight levels."
+                )
+            kwargs.pop(key, None)
+        if optimizer is None:
+            optimizer = make_optimizer(self.training_config, total_steps)
+        super().compile(optimizer=optimizer, **kwargs)
+
+    # ----------------------------------------------------------- inference
+    def check_images(self, images):
+        """Validate a NumPy batch of raw images; returns it as float32."""
+        arr = np.asarray(images)
+        if arr.dtype.kind not in "uif":
+            raise ValueError(f"Images must be numeric arrays; received dtype {arr.dtype}.")
+        if arr.ndim == 3 and self.image_shape[-1] == 1 and arr.shape[1:] == self.image_shape[:2]:
+            arr = arr[..., None]
+        if arr.ndim != 4 or tuple(arr.shape[1:]) != self.image_shape:
+            raise ValueError(
+                f"Images must have shape (batch, {', '.join(map(str, self.image_shape))}) "
+                f"for this model; received {tuple(arr.shape)}. Resize or pad them first, "
+                "e.g. `hk.data.fit_to_shape(images, model.preprocessing['input_shape'])`."
+            )
+        return arr.astype(np.float32)
+
+    def predict(self, x, *args, **kwargs):
+        if isinstance(x, np.ndarray) or isinstance(x, (list, tuple)) and x and np.ndim(x[0]) >= 2:
+            x = self.check_images(x)
+        return super().predict(x, *args, **kwargs)
+
+    def predict_label_paths(self, images, batch_size=256, probs=None, given=None) -> np.ndarray:
+        """Int `(N, depth)` predicted label paths.
+
+        Default: per-level argmax (may break the tree; `consistency` measures
+        it), cut after a predicted leaf. With `given` labels (`(N, depth)`,
+        -1 where unknown) the known levels are kept and each finer level takes
+        the most probable child of the level above (what pseudo-labelling of
+        coarse-only data needs). Families with a decoder override this.
+        """
+        if probs is None:
+            probs = self.predict(images, batch_size=batch_size, verbose=0)
+        n = len(next(iter(probs.values())))
+        paths = np.full((n, self.hierarchy.depth), -1, np.int32)
+        if given is not None:
+            return constrained_argmax(probs, self.hierarchy, self.check_given(given, n))
+        for level, name in enumerate(self.level_names):
+            if name in probs:
+                paths[:, level] = np.argmax(probs[name], axis=-1)
+        return cut_after_leaves(paths, self.hierarchy)
+
+    def check_given(self, given, n):
+        """Validate `given` label rows for `n` images."""
+        given = self.hierarchy.validate_labels(np.asarray(given))
+        if len(given) != n:
+            raise ValueError(f"`given` has {len(given)} label rows for {n} images.")
+        return given
+
+    def predict_paths(self, images, batch_size=256):
+        """Predicted paths with names: `[[("Tops", 0.97), ("Shirt", 0.81)], ...]`.
+
+        Each probability is the model's per-level probability of that class.
+
+        Example:
+
+        >>> import hier_keras as hk, numpy as np
+        >>> model = hk.models.HierarchicalCNN.from_preset("small_fashion_mnist")
+        >>> paths = model.predict_paths(np.zeros((2, 28, 28, 1)))
+        >>> len(paths), len(paths[0])
+        (2, 3)
+        """
+        probs = self.predict(images, batch_size=batch_size, verbose=0)
+        paths = self.predict_label_paths(images, batch_size=batch_size, probs=probs)
+        out = []
+        for i, path in enumerate(paths):
+            row = []
+            for level, idx in enumerate(path):
+                if idx < 0:
+                    break
+                name = self.level_names[level]
+                p = float(probs[name][i, idx]) if name in probs else float("nan")
+                row.append((self.hierarchy.class_names[level][idx], p))
+            out.append(row)
+        return out
+
+    # ----------------------------------------------------------- serialization
+    def get_config(self):
+        return {
+            "name": self.name,
+            "hierarchy": self.hierarchy.to_dict(),
+            "input_shape": list(self.image_shape),
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "level_weights": self.level_weights,
+            "training_config": copy.deepcopy(self.training_config),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    @classmethod
+    def preset_names(cls) -> list[str]:
+        """Built-in architecture presets and zoo entries this family can load."""
+        zoo = [n for n, d in preset_io.zoo_entries().items() if _zoo_family(d) == cls.__name__]
+        return sorted(cls.presets) + zoo
+
+    @classmethod
+    def from_preset(cls, preset, hierarchy=None, input_shape=None, load_weights=True,
+                    **overrides):
+        """Build a model from a preset name, a zoo entry or a preset directory.
+
+        Args:
+            preset: a built-in architecture preset of this family (see
+                `Family.presets`), a zoo entry name, or a path to a directory
+                written by `save_to_preset`.
+            hierarchy: a `Hierarchy` replacing the preset's. With a saved
+                preset, weights of layers whose shapes still fit are loaded
+                (the backbone) and the heads start fresh.
+            input_shape: replaces the preset's input shape.
+            load_weights: load saved weights (directories and zoo entries).
+            **overrides: any constructor argument of the family.
+
+        Example:
+
+        >>> import hier_keras as hk
+        >>> model = hk.models.HierarchicalCNN.from_preset(
+        ...     "small_fashion_mnist", head="parallel")
+        >>> sorted(model(np.zeros((1, 28, 28, 1))).keys())
+        ['coarse', 'fine', 'medium']
+        """
+        if hierarchy is not None:
+            overrides["hierarchy"] = hierarchy
+        if input_shape is not None:
+            overrides["input_shape"] = list(input_shape)
+        preset = str(preset) if isinstance(preset, Path) else preset
+        if isinstance(preset, str) and preset in cls.presets:
+            config = copy.deepcopy(cls.presets[preset]["config"])
+            config.update(overrides)
+            config.setdefault("name", f"{cls.family_key or cls.__name__.lower()}_{preset}")
+            return cls(**_resolve_hierarchy(config))
+        directory = None
+        if isinstance(preset, str) and os.path.isdir(preset):
+            directory = Path(preset)
+        elif isinstance(preset, str) and preset in preset_io.zoo_entries():
+            directory = preset_io.zoo_entries()[preset]
+        if directory is None:
+            raise ValueError(
+                f"Unknown preset identifier {preset!r} for {cls.__name__}. A preset is a "
+                f"built-in name ({sorted(cls.presets)}), a zoo entry "
+                f"({[n for n in cls.preset_names() if n not in cls.presets]}), or a "
+                "directory written by `save_to_preset`. List them with "
+                f"`hier_keras.models.{cls.__name__}.preset_names()` or `hier-keras presets`."
+            )
+        return load_preset(directory, cls=cls, load_weights=load_weights, **overrides)
+
+    def save_to_preset(self, directory, metrics=None, **metadata):
+        """Write `config.json`, `model.weights.h5` and `metadata.json` (with sha256s).
+
+        Args:
+            directory: target folder (created).
+            metrics: optional dict (or one-row DataFrame) of measured metrics,
+                stored in the metadata with the split they were measured on.
+            **metadata: more metadata (`dataset`, `command`, `split`, ...).
+        """
+        if metrics is not None:
+            if hasattr(metrics, "to_dict"):
+                metrics = metrics.iloc[0].to_dict() if len(metrics) == 1 else metrics.to_dict()
+            metadata["metrics"] = {k: float(v) for k, v in dict(metrics).items()}
+        return preset_io.write_preset_dir(self, directory, metadata)
+
+    def export(self, filepath, format="tf_saved_model", verbose=False, **kwargs):
+        """Export a serving artifact (TF SavedModel) that takes raw images.
+
+        The serving endpoint `serve` takes float32 images
+        `(batch, *input_shape)` and returns the per-level probabilities.
+        """
+        if format == "tf_saved_model" and "input_signature" not in kwargs:
+            kwargs["input_signature"] = [
+                keras.InputSpec(shape=(None,) + self.image_shape, dtype="float32")
+            ]
+        return super().export(filepath, format=format, verbose=verbose, **kwargs)
+
+
+def load_preset(directory, cls=None, load_weights=True, **overrides):
+    """Load a model from a preset directory (verifies checksums first)."""
+    serialized, metadata = preset_io.read_preset_config(directory)
+    config = dict(serialized["config"])
+    model_cls = keras.saving.get_registered_object(serialized.get("registered_name"))
+    if model_cls is None:
+        import hier_keras.models  # noqa: F401  (registers every family)
+
+        model_cls = keras.saving.get_registered_object(serialized.get("registered_name"))
+    if model_cls is None:
+        raise preset_io.PresetError(
+            f"config.json in {str(directory)!r} names an unknown class "
+            f"{serialized.get('registered_name')!r}."
+        )
+    if cls is not None and not issubclass(model_cls, cls) and cls is not HierarchicalModel:
+        raise ValueError(
+            f"Preset {str(directory)!r} holds a {model_cls.__name__}, not a {cls.__name__}; "
+            f"load it with hier_keras.models.{model_cls.__name__}.from_preset."
+        )
+    changed = {k for k, v in overrides.items() if k in ("hierarchy", "input_shape")
+               and _canon(v) != _canon(config.get(k))}
+    config.update(overrides)
+    model = model_cls.from_config(_resolve_hierarchy(config))
+    if not load_weights:
+        return model
+    weights = str(Path(directory) / preset_io.WEIGHTS_FILE)
+    if not changed:
+        model.load_weights(weights)
+        return model
+    saved = model_cls.from_config(_resolve_hierarchy(dict(serialized["config"])))
+    saved.load_weights(weights)
+    transfer_matching_weights(saved, model)
+    return model
+
+
+def transfer_matching_weights(source, target) -> int:
+    """Copy weights between same-named variables of equal shape; returns how many."""
+    by_path = {v.path: v for v in source.weights}
+    count = 0
+    for var in target.weights:
+        src = by_path.get(var.path)
+        if src is not None and tuple(src.shape) == tuple(var.shape):
+            var.assign(src.value)
+            count += 1
+    return count
+
+
+def constrained_argmax(probs, hierarchy, given) -> np.ndarray:
+    """Per level, the most probable child of the level above; known `given` labels kept."""
+    paths = np.array(given, np.int32, copy=True)
+    for level, name in enumerate(hierarchy.level_names):
+        if name not in probs:
+            break
+        p = np.asarray(probs[name], np.float64)
+        if level > 0:
+            parent = paths[:, level - 1]
+            allowed = hierarchy.parents[level][None, :] == parent[:, None]
+            p = np.where(allowed, p + 1e-12, -1.0)
+        choice = np.argmax(p, axis=-1)
+        todo = paths[:, level] < 0
+        if level > 0:
+            todo &= paths[:, level - 1] >= 0
+            has_children = (p.max(axis=-1) >= 0)
+            choice = np.where(has_children, choice, -1)
+        paths[todo, level] = choice[todo]
+    return cut_after_leaves(paths, hierarchy)
+
+
+def cut_after_leaves(paths, hierarchy) -> np.ndarray:
+    """Set entries after a leaf (or after an unknown entry) to -1."""
+    paths = np.array(paths, np.int32, copy=True)
+    alive = np.ones(len(paths), bool)
+    for level in range(hierarchy.depth):
+        paths[~alive, level] = -1
+        cur = paths[:, level]
+        valid = alive & (cur >= 0)
+        leaf = np.zeros(len(paths), bool)
+        leaf[valid] = hierarchy.is_leaf(level)[cur[valid]]
+        alive = valid & ~leaf
+    return paths
+
+
+def make_optimizer(cfg: dict, total_steps=None):
+    """A Keras optimizer from a training config (see `HierarchicalModel`)."""
+    name = cfg.get("optimizer", "sgd").lower()
+    lr = float(cfg.get("learning_rate", 0.05 if name == "sgd" else 1e-3))
+    schedule = dict(cfg.get("schedule") or {"type": "constant"})
+    kind = schedule.pop("type", "constant")
+    if kind == "piecewise":
+        boundaries = [int(b) for b in schedule["boundaries"]]
+        factor = float(schedule.get("factor", 0.1))
+        values = schedule.get("values") or [lr * factor**i for i in range(len(boundaries) + 1)]
+        lr = keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, list(values))
+    elif kind == "cosine":
+        if total_steps:
+            lr = keras.optimizers.schedules.CosineDecay(lr, int(total_steps),
+                                                        alpha=float(schedule.get("alpha", 0.0)))
+        else:
+            warnings.warn(
+                "The preset uses a cosine learning-rate schedule but compile() got no "
+                "`total_steps`; training at a constant learning rate. Pass "
+                "`model.compile(total_steps=epochs * steps_per_epoch)`.",
+                stacklevel=3,
+            )
+    elif kind != "constant":
+        raise ValueError(f"Unknown schedule type {kind!r}: use piecewise, cosine or constant.")
+    wd = cfg.get("weight_decay")
+    if name == "sgd":
+        return keras.optimizers.SGD(lr, momentum=float(cfg.get("momentum", 0.9)),
+                                    nesterov=bool(cfg.get("nesterov", False)), weight_decay=wd)
+    if name == "adam":
+        return keras.optimizers.Adam(lr, weight_decay=wd)
+    if name == "adamw":
+        return keras.optimizers.AdamW(lr, weight_decay=wd if wd is not None else 1e-4)
+    raise ValueError(f"Unknown optimizer {name!r}: use sgd, adam or adamw.")
+
+
+def _per_channel(value, channels, what):
+    arr = np.asarray(value, np.float64).reshape(-1)
+    if arr.size == 1:
+        arr = np.repeat(arr, channels)
+    if arr.size != channels:
+        raise ValueError(f"`{what}` needs 1 or {channels} values; received {arr.size}.")
+    return [float(v) for v in arr]
+
+
+def _resolve_hierarchy(config):
+    h = config.get("hierarchy")
+    if isinstance(h, str):
+        builders = {"fashion_mnist": Hierarchy.fashion_mnist, "cifar100": Hierarchy.cifar100}
+        if h not in builders:
+            raise ValueError(f"Unknown built-in hierarchy {h!r}; use one of {sorted(builders)}.")
+        config["hierarchy"] = builders[h]()
+    return config
+
+
+def _canon(value):
+    if isinstance(value, Hierarchy):
+        return value.to_dict()
+    if isinstance(value, str) and value in ("fashion_mnist", "cifar100"):
+        return _resolve_hierarchy({"hierarchy": value})["hierarchy"].to_dict()
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return value
+
+
+def _zoo_family(directory) -> str | None:
+    try:
+        import json
+
+        with open(Path(directory) / preset_io.METADATA_FILE) as f:
+            return json.load(f).get("family")
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,3 @@
+from hier_keras.models.cnnrnn.cnnrnn import CNNRNN
+
+__all__ = ["CNNRNN"]

@@ -1,0 +1,6 @@
+"""Training utilities: resumable fitting with the preset's schedule, pseudo-labelling."""
+
+from hier_keras.training.fit import fit_model, steps_in
+from hier_keras.training.pseudo_label import pseudo_label_fit
+
+__all__ = ["fit_model", "pseudo_label_fit", "steps_in"]
