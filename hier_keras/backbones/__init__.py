@@ -1,11 +1,17 @@
 """Backbones: registered CNNs that expose their stage outputs.
 
+Every module of this package registers its backbones on import (all are
+imported here), so `list_backbones()` always shows the full set.
+
 Example:
 
 >>> import hier_keras as hk
 >>> "wrn28_10" in hk.backbones.list_backbones()
 True
 """
+
+import importlib
+import pkgutil
 
 from hier_keras.backbones.registry import (
     BackboneSpec,
@@ -14,7 +20,10 @@ from hier_keras.backbones.registry import (
     list_backbones,
     register_backbone,
 )
-from hier_keras.backbones import plain, wide_resnet  # noqa: F401  (registers)
+
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name not in ("registry", "blocks"):
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = [
     "BackboneSpec", "build_backbone", "get_backbone_spec", "list_backbones",
