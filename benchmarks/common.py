@@ -83,8 +83,12 @@ def mean_std_table(df, by, metrics, percent=True):
         row = dict(zip(by, key))
         row["seeds"] = len(group)
         for m in metrics:
-            vals = group[m].astype(float) * (100 if percent and m != "mistake_severity" else 1)
-            row[m] = f"{vals.mean():.2f} +- {vals.std(ddof=1) if len(vals) > 1 else 0:.2f}"
+            vals = group[m].astype(float).dropna()
+            vals = vals * (100 if percent and m != "mistake_severity" else 1)
+            if vals.empty:
+                row[m] = "-"
+            else:
+                row[m] = f"{vals.mean():.2f} +- {vals.std(ddof=1) if len(vals) > 1 else 0:.2f}"
         rows.append(row)
     return to_markdown(pd.DataFrame(rows))
 

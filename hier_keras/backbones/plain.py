@@ -41,13 +41,18 @@ def _dense_pool(units, dropout):
 
 @register_backbone("small")
 def small(widths=(32, 64, 128), dropout=0.0):
-    """Small CPU backbone: 5 conv layers in 3 stages (0.14M params), global average pooling."""
+    """Small CPU backbone: 4 conv layers in 3 stages (0.13M params), global average pooling.
+
+    One conv at full resolution, then two at 1/2 and one at 1/4: about 15M
+    multiply-adds per 28x28 image, so a 2-core CPU trains it at a few hundred
+    images per second.
+    """
     a, b, c = widths
     return BackboneSpec(
         "small",
-        [_conv_stage([a, a], True), _conv_stage([b, b], True), _conv_stage([c], False)],
+        [_conv_stage([a], True), _conv_stage([b, b], True), _conv_stage([c], False)],
         _dense_pool(0, dropout),
-        "5 conv layers (32-32 / 64-64 / 128), BN, GAP; for 28-32 px on a CPU",
+        "4 conv layers (32 / 64-64 / 128), BN, GAP; for 28-32 px on a CPU",
         "hier_keras",
     )
 

@@ -3,12 +3,13 @@
 Example:
 
 >>> import hier_keras as hk
->>> model = hk.models.HierarchicalCNN.from_preset("small_fashion_mnist")
+>>> model = hk.models.CNNRNN.from_preset("small_fashion_mnist")
 >>> model.level_names
 ['coarse', 'medium', 'fine']
 """
 
 from hier_keras.models.base import HierarchicalModel, load_preset
+from hier_keras.models.cnnrnn import CNNRNN
 from hier_keras.models.hierarchical_cnn import HierarchicalCNN
 
-__all__ = ["HierarchicalModel", "HierarchicalCNN", "load_preset"]
+__all__ = ["HierarchicalModel", "HierarchicalCNN", "CNNRNN", "load_preset"]

@@ -66,6 +66,8 @@ class HierarchicalModel(keras.Model):
     presets: dict = {}
     #: Name prefix of the family's zoo entries, e.g. "cnnrnn".
     family_key: str = ""
+    #: Overrides that make any preset of the family tiny (the registry-wide test uses them).
+    tiny_overrides: dict = {"backbone": "small", "backbone_kwargs": {"widths": [4, 8, 8]}}
 
     def __init__(self, hierarchy, input_shape, mean=None, std=None, level_weights=None,
                  training_config=None, **kwargs):
