@@ -94,8 +94,7 @@ class _RatioMetric(keras.metrics.Metric):
         hit = ops.cast(hit, "float32")
         counted = ops.cast(counted, "float32")
         if sample_weight is not None:
-            sw = ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
-            hit, counted = hit * sw, counted * sw
+            counted = counted * ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
         self.hits.assign_add(ops.cast(ops.sum(hit * counted), self.hits.dtype))
         self.count.assign_add(ops.cast(ops.sum(counted), self.count.dtype))
 
