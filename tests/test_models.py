@@ -48,7 +48,7 @@ def test_preset_contract_training_and_round_trips(family, preset, tmp_path):
         assert out[level].shape == (len(x), model.hierarchy.level_sizes[i])
         sums = out[level].sum(-1)
         assert np.all((np.abs(sums - 1) < 1e-4) | (np.abs(sums) < 1e-6))
-    model.compile()
+    model.compile(total_steps=1)
     before = [w.numpy().copy() for w in model.trainable_weights]
     history = model.fit(x, y, epochs=1, batch_size=len(x), verbose=0)
     assert np.isfinite(history.history["loss"][0])
@@ -139,5 +139,6 @@ def test_savedmodel_export_same_predictions(family, tmp_path):
     x = _images(model, 4)
     want = model.predict(x, verbose=0)
     model.export(str(tmp_path / "sm"))
-    served = tf.saved_model.load(str(tmp_path / "sm")).serve(tf.constant(x))
+    loaded = tf.saved_model.load(str(tmp_path / "sm"))  # keep a reference: it owns the variables
+    served = loaded.serve(tf.constant(x))
     _assert_same({k: np.asarray(v) for k, v in served.items()}, want)

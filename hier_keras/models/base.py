@@ -203,7 +203,21 @@ class HierarchicalModel(keras.Model):
             kwargs.pop(key, None)
         if optimizer is None:
             optimizer = make_optimizer(self.training_config, total_steps)
+        self._compile_total_steps = total_steps
         super().compile(optimizer=optimizer, **kwargs)
+
+    def get_compile_config(self):
+        config = super().get_compile_config() or {}
+        config["total_steps"] = getattr(self, "_compile_total_steps", None)
+        return config
+
+    def compile_from_config(self, config):
+        config = keras.saving.deserialize_keras_object(dict(config))
+        for key in ("loss", "metrics", "weighted_metrics", "loss_weights"):
+            config.pop(key, None)
+        self.compile(**config)
+        if self.built and hasattr(self.optimizer, "build"):
+            self.optimizer.build(self.trainable_variables)
 
     # ----------------------------------------------------------- inference
     def check_images(self, images):
