@@ -50,6 +50,7 @@ def fit_model(model, train_data, epochs, validation_data=None, checkpoint_dir=No
     if checkpoint_dir:
         callbacks.append(keras.callbacks.BackupAndRestore(checkpoint_dir, save_freq="epoch",
                                                           delete_checkpoint=True))
+    fit_kwargs.setdefault("shuffle", False)  # tf.data pipelines shuffle themselves
     return model.fit(train_data, epochs=epochs, validation_data=validation_data,
                      steps_per_epoch=steps_per_epoch, verbose=verbose, callbacks=callbacks,
                      **fit_kwargs)

@@ -1,0 +1,26 @@
+"""Augmentation: 4-pixel zero or reflect padding, random crop back, random horizontal flip.
+
+Guo et al. 2018 ("+" augmentation) note that reflect- vs zero-padding matters;
+both are offered. Randomness is stateless and keyed by (seed, element index),
+so a pipeline is deterministic given its seed.
+"""
+
+from __future__ import annotations
+
+PADDINGS = ("zero", "reflect")
+
+
+def pad_crop_flip(image, seed, pad=4, padding="zero", flip=True):
+    """Augment one image `(H, W, C)` with a stateless `seed` (shape [2] int)."""
+    import tensorflow as tf
+
+    if padding not in PADDINGS:
+        raise ValueError(f"Unknown padding {padding!r}; use one of {PADDINGS}.")
+    h, w, c = image.shape
+    mode = "CONSTANT" if padding == "zero" else "REFLECT"
+    padded = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]], mode=mode)
+    seeds = tf.random.experimental.stateless_split(seed, 2)
+    image = tf.image.stateless_random_crop(padded, (h, w, c), seed=seeds[0])
+    if flip:
+        image = tf.image.stateless_random_flip_left_right(image, seed=seeds[1])
+    return image

@@ -1,0 +1,80 @@
+"""Fitting images to a model's input shape (NumPy and tf.data versions)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _check(images):
+    arr = np.asarray(images)
+    if arr.dtype.kind not in "uif":
+        raise ValueError(f"Images must be numeric; received dtype {arr.dtype}.")
+    if arr.ndim == 3:
+        arr = arr[..., None]
+    if arr.ndim != 4:
+        raise ValueError(
+            f"Images must be (N, height, width[, channels]); received shape {arr.shape}."
+        )
+    return arr
+
+
+def fit_to_shape(images, input_shape) -> np.ndarray:
+    """Pad or resize spatially and match channels (1 <-> 3) to `input_shape`.
+
+    Smaller images are zero-padded, centred (28 -> 32 as in the usual MNIST
+    padding); larger or other sizes are resized bilinearly. Grey images are
+    repeated to 3 channels; colour images are averaged to 1.
+
+    Example:
+
+    >>> fit_to_shape(np.zeros((2, 28, 28, 1), "uint8"), (32, 32, 3)).shape
+    (2, 32, 32, 3)
+    """
+    arr = _check(images).astype(np.float32)
+    h, w, c = (int(d) for d in input_shape)
+    if arr.shape[-1] != c:
+        if arr.shape[-1] == 1 and c == 3:
+            arr = np.repeat(arr, 3, axis=-1)
+        elif arr.shape[-1] == 3 and c == 1:
+            arr = arr.mean(axis=-1, keepdims=True)
+        else:
+            raise ValueError(f"Cannot map {arr.shape[-1]} channels to {c}.")
+    ih, iw = arr.shape[1:3]
+    if (ih, iw) == (h, w):
+        return arr
+    if ih <= h and iw <= w:
+        top, left = (h - ih) // 2, (w - iw) // 2
+        return np.pad(arr, ((0, 0), (top, h - ih - top), (left, w - iw - left), (0, 0)))
+    import tensorflow as tf
+
+    return tf.image.resize(arr, (h, w)).numpy()
+
+
+def tf_fit_to_shape(image, input_shape):
+    """tf.data version of `fit_to_shape` for one float32 image (H, W, C)."""
+    import tensorflow as tf
+
+    h, w, c = (int(d) for d in input_shape)
+    ih, iw, ic = image.shape
+    if ic != c:
+        image = tf.repeat(image, 3, axis=-1) if ic == 1 else tf.reduce_mean(image, -1, keepdims=True)
+    if (ih, iw) != (h, w):
+        if ih is not None and ih <= h and iw <= w:
+            top, left = (h - ih) // 2, (w - iw) // 2
+            image = tf.pad(image, [[top, h - ih - top], [left, w - iw - left], [0, 0]])
+        else:
+            image = tf.image.resize(image, (h, w))
+    return image
+
+
+def read_images(paths, input_shape) -> np.ndarray:
+    """Read image files (PNG/JPEG/BMP/GIF) as raw float32 pixels fitted to `input_shape`."""
+    import tensorflow as tf
+
+    out = []
+    for path in paths:
+        if not tf.io.gfile.exists(path):
+            raise ValueError(f"Image file {path!r} does not exist.")
+        img = tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
+        out.append(fit_to_shape(img.numpy()[None], input_shape)[0])
+    return np.stack(out)
