@@ -771,4 +771,14 @@ def evaluate_model(model, dataset, hierarchy=None, batch_size=256, top_k=(5,)):
         if "batch_size" in params:
             kwargs["batch_size"] = batch_size
         paths = np.asarray(fn(x, **kwargs))
-    return evaluate(y, probs, hierarchy, paths=paths, top_k=top_k)
+    result = evaluate(y, probs, hierarchy, paths=paths, top_k=top_k)
+    predicted = getattr(model, "output_levels", hierarchy.level_names)
+    missing = [n for n in hierarchy.level_names if n not in predicted]
+    if missing:
+        # A single-level model predicts no finer level: path metrics are undefined.
+        cols = [f"{n}_accuracy" for n in missing] + [
+            c for c in ("exact_match", "node_accuracy", "hP", "hR", "hF1", "mistake_severity")
+            if c in result.columns] + [c for c in result.columns
+                                       if c.startswith("top") and any(c.endswith(f"_{n}_accuracy") for n in missing)]
+        result.loc[:, cols] = np.nan
+    return result

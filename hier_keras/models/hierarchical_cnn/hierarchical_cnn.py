@@ -21,6 +21,7 @@ labels are -1), each level weighted by `level_weights`.
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from hier_keras.backbones import build_backbone
@@ -121,6 +122,16 @@ class HierarchicalCNN(HierarchicalModel):
             outputs = {n: outputs[n] for n in names[: self.level + 1]} | (
                 {"_logits": outputs["_logits"]} if training else {})
         return outputs
+
+    def predict_label_paths(self, images, batch_size=256, probs=None, given=None):
+        """Paths; a single-level head's path is its predicted class and that class's ancestors."""
+        if self.head != "single" or given is not None:
+            return super().predict_label_paths(images, batch_size, probs, given)
+        if probs is None:
+            probs = self.predict(images, batch_size=batch_size, verbose=0)
+        name = self.hierarchy.level_names[self.level]
+        ids = np.argmax(probs[name], axis=-1)
+        return self.hierarchy.complete(ids, level=self.level)
 
     def get_config(self):
         config = super().get_config()
