@@ -63,15 +63,15 @@ def _load_tfds(tree, data_dir):
     out = {}
     for split in ("train", "test"):
         try:
-            ds = tfds.load("cifar100", split=split, data_dir=data_dir, download=False,
-                           batch_size=-1)
+            ds = tfds.load("cifar100", split=split, data_dir=data_dir, download=False)
         except Exception as err:  # tfds raises several types for "not prepared"
             raise ValueError(
                 "CIFAR-100 was not found: no cifar-100-python pickle folder (data_dir, "
                 f"{KERAS_CACHE_DIR}) and tfds could not load it offline ({err}). Download "
                 "cifar-100-python.tar.gz on a connected machine and pass its folder as data_dir."
             ) from err
-        ds = tfds.as_numpy(ds)
-        out[f"x_{split}"] = ds["image"]
-        out[f"y_{split}"] = _paths(tree, ds["label"], ds["coarse_label"], "tfds")
+        parts = list(tfds.as_numpy(ds.batch(10000)))
+        cat = {k: np.concatenate([p[k] for p in parts]) for k in ("image", "label", "coarse_label")}
+        out[f"x_{split}"] = cat["image"]
+        out[f"y_{split}"] = _paths(tree, cat["label"], cat["coarse_label"], "tfds")
     return out
