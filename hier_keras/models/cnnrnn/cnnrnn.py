@@ -72,7 +72,7 @@ class CNNRNN(HierarchicalModel):
     >>> out = model.predict(np.zeros((2, 28, 28, 1)), verbose=0)
     >>> sorted(out), out["fine"].shape
     (['coarse', 'fine', 'medium'], (2, 10))
-    >>> model.predict_label_paths(np.zeros((1, 28, 28, 1)), given=[[1, -1, -1]])[0, 0]
+    >>> int(model.predict_label_paths(np.zeros((1, 28, 28, 1)), given=[[1, -1, -1]])[0, 0])
     1
     """
 
