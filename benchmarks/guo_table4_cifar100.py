@@ -103,7 +103,7 @@ def main(argv=None):
         per_epoch = min(1000, steps)
         start = time.perf_counter()
         model.fit(train, epochs=steps // per_epoch, steps_per_epoch=per_epoch,
-                  verbose=args.verbose,
+                  verbose=args.verbose, shuffle=False,
                   callbacks=[keras.callbacks.BackupAndRestore(
                       os.path.join(args.checkpoint_dir, f"{args.backbone}_{key}"))])
         seconds = time.perf_counter() - start

@@ -97,21 +97,23 @@ class CNNRNN(HierarchicalModel):
         tree = self.hierarchy
         # === Layers ===
         self.backbone = build_backbone(backbone, self.image_shape, **self.backbone_kwargs)
-        self.feature_dropout = layers.Dropout(self.dropout_rate, name="feature_dropout")
+        self.feature_dropout = layers.Dropout(self.dropout_rate, name="feature_dropout",
+                                              dtype="float32")
         # Token num_nodes is the start token.
+        # The decoder runs in float32, also under a mixed-precision policy.
         self.label_embedding = layers.Embedding(tree.num_nodes + 1, self.embedding_dim,
-                                                name="label_embedding")
-        self.cell = VisualLSTMCell(self.units, name="visual_lstm")
+                                                name="label_embedding", dtype="float32")
+        self.cell = VisualLSTMCell(self.units, name="visual_lstm", dtype="float32")
         feature_dim = self.backbone.output["features"].shape[-1]
         self.cell.build((None, self.embedding_dim), visual_shape=(None, feature_dim))
-        self.output_dropout = layers.Dropout(self.dropout_rate, name="output_dropout")
-        self.classifier = layers.Dense(tree.num_nodes, name="vocabulary_logits")
+        self.output_dropout = layers.Dropout(self.dropout_rate, name="output_dropout", dtype="float32")
+        self.classifier = layers.Dense(tree.num_nodes, name="vocabulary_logits", dtype="float32")
         self.build_model()
 
     # === Decoder ===
     def _features(self, images, training):
         v = self.backbone(self.normalize(images), training=training)["features"]
-        return self.feature_dropout(v, training=training)
+        return self.feature_dropout(ops.cast(v, "float32"), training=training)
 
     def _step_fn(self, training=False):
         tree = self.hierarchy

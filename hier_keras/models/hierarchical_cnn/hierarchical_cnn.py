@@ -75,10 +75,12 @@ class HierarchicalCNN(HierarchicalModel):
         self.level = tree.level_index(level) if level is not None else tree.depth - 1
         # === Layers ===
         self.backbone = build_backbone(backbone, self.image_shape, **self.backbone_kwargs)
-        self.feature_dropout = layers.Dropout(self.dropout_rate, name="feature_dropout")
+        self.feature_dropout = layers.Dropout(self.dropout_rate, name="feature_dropout",
+                                              dtype="float32")
         levels = [self.level] if head == "single" else range(tree.depth)
         self.classifiers = {
-            tree.level_names[l]: layers.Dense(tree.level_sizes[l], name=f"{tree.level_names[l]}_logits")
+            tree.level_names[l]: layers.Dense(tree.level_sizes[l], name=f"{tree.level_names[l]}_logits",
+                                                 dtype="float32")
             for l in levels
         }
         self._memberships = [tree.membership(l) for l in range(tree.depth - 1)]
@@ -94,7 +96,7 @@ class HierarchicalCNN(HierarchicalModel):
 
     def forward(self, images, training=False):
         v = self.backbone(images, training=training)["features"]
-        v = self.feature_dropout(v, training=training)
+        v = self.feature_dropout(ops.cast(v, "float32"), training=training)
         names = self.hierarchy.level_names
         logits = {}
         if self.head == "parallel" or self.head == "single":
