@@ -183,24 +183,14 @@ class CNNRNN(HierarchicalModel):
                             decoding=None):
         """Decoded paths `(N, depth)`; `given` labels (-1 unknown) force known levels (CNN-RNN*)."""
         images = self.check_images(images)
-        given = None if given is None else np.asarray(given, np.int32)
         if given is not None:
-            self.hierarchy.validate_labels(given)
-            if len(given) != len(images):
-                raise ValueError(f"`given` has {len(given)} rows for {len(images)} images.")
+            given = self.check_given(given, len(images))
         decoding = decoding or self.decoding
-        if not hasattr(self, "_decode_fns"):
-            self._decode_fns = {}
-        key = (decoding, given is not None)
-        if key not in self._decode_fns:
-            def run(x, g=None):
-                return self.decode(self._features(x, False), decoding, given=g)[0]
-            self._decode_fns[key] = run
         out = []
         for start in range(0, len(images), batch_size):
             x = images[start : start + batch_size]
             g = None if given is None else given[start : start + batch_size]
-            out.append(np.asarray(self._decode_fns[key](x, g)))
+            out.append(np.asarray(self.decode(self._features(x, False), decoding, given=g)[0]))
         return np.concatenate(out, axis=0).astype(np.int32)
 
     def get_config(self):
