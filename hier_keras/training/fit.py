@@ -48,8 +48,9 @@ def fit_model(model, train_data, epochs, validation_data=None, checkpoint_dir=No
         model.compile(total_steps=epochs * steps if steps else None)
     callbacks = list(callbacks)
     if checkpoint_dir:
-        callbacks.append(keras.callbacks.BackupAndRestore(checkpoint_dir, save_freq="epoch",
-                                                          delete_checkpoint=True))
+        # First in the list: an epoch's checkpoint is written before any other callback runs.
+        callbacks.insert(0, keras.callbacks.BackupAndRestore(checkpoint_dir, save_freq="epoch",
+                                                             delete_checkpoint=True))
     fit_kwargs.setdefault("shuffle", False)  # tf.data pipelines shuffle themselves
     return model.fit(train_data, epochs=epochs, validation_data=validation_data,
                      steps_per_epoch=steps_per_epoch, verbose=verbose, callbacks=callbacks,
