@@ -377,7 +377,8 @@ class HierarchicalModel(keras.Model):
         if metrics is not None:
             if hasattr(metrics, "to_dict"):
                 metrics = metrics.iloc[0].to_dict() if len(metrics) == 1 else metrics.to_dict()
-            metadata["metrics"] = {k: float(v) for k, v in dict(metrics).items()}
+            metadata["metrics"] = {k: float(v) for k, v in dict(metrics).items()
+                                   if isinstance(v, (int, float, np.number)) and v == v}
         return preset_io.write_preset_dir(self, directory, metadata)
 
     def export(self, filepath, format="tf_saved_model", verbose=False, **kwargs):
