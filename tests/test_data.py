@@ -81,22 +81,49 @@ def _write_cifar(folder, coarse_ok=True):
             pickle.dump(d, f)
 
 
-def test_cifar100_pickle_folder(tmp_path):
+def test_cifar100_pickle_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(c100, "KERAS_CACHE_DIR", str(tmp_path / "none"))
     _write_cifar(str(tmp_path / "cifar-100-python"))
     d = hk.data.load_arrays("cifar100", data_dir=str(tmp_path))
-    assert d["x_train"].shape == (6, 32, 32, 3) and d["y_train"].shape == (6, 2)
-    assert d["source"].startswith("pickle:")
+    assert d["x_train"].shape == (6, 32, 32, 3) and d["x_train"].dtype == np.uint8
+    assert d["y_train"].shape == (6, 2) and d["y_train"].dtype == np.int32
+    assert hk.Hierarchy.cifar100().path_is_valid(d["y_train"]).all()
+    assert d["source"] == f"folder:{tmp_path / 'cifar-100-python'}"
+    # CHW rows -> HWC: pixel (row 0, col 1) of channel 2 is byte 2*1024 + 1.
+    raw = pickle.load(open(tmp_path / "cifar-100-python" / "train", "rb"))[b"data"]
+    assert d["x_train"][0, 0, 1, 2] == raw[0, 2 * 1024 + 1]
     _write_cifar(str(tmp_path / "bad"), coarse_ok=False)
     with pytest.raises(ValueError, match="disagree with Hierarchy.cifar100"):
         hk.data.load_arrays("cifar100", data_dir=str(tmp_path / "bad"))
+    # Keras' cache is the fallback; nothing found and no tfds data -> how to get it.
+    monkeypatch.setattr(c100, "KERAS_CACHE_DIR", str(tmp_path / "cifar-100-python"))
+    assert hk.data.load_arrays("cifar100")["source"] == "keras_cache"
+    monkeypatch.setattr(c100, "KERAS_CACHE_DIR", str(tmp_path / "none"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="Nothing is downloaded here.*cifar-100-python.tar.gz"):
+        hk.data.load_arrays("cifar100", data_dir=str(tmp_path / "empty"))
+    with pytest.raises(ValueError, match="No cifar-100-python folder"):
+        hk.data.load_arrays("cifar100", data_dir=str(tmp_path / "empty"), source="pickle")
+    with pytest.raises(ValueError, match="is not a folder"):
+        hk.data.load_arrays("cifar100", data_dir=str(tmp_path / "missing"))
+    with pytest.raises(ValueError, match="Unknown CIFAR-100 source 'bundled'"):
+        hk.data.load_arrays("cifar100", source="bundled")
+    (tmp_path / "notcifar").mkdir()
+    for split in ("train", "test"):
+        pickle.dump({b"data": np.zeros((2, 3072), np.uint8)},
+                    open(tmp_path / "notcifar" / split, "wb"))
+    with pytest.raises(ValueError, match="not a CIFAR-100 pickle"):
+        hk.data.load_arrays("cifar100", data_dir=str(tmp_path / "notcifar"))
 
 
 def test_cifar100_tfds_mock(tmp_path, monkeypatch):
     import tensorflow_datasets as tfds
 
     monkeypatch.setattr(c100, "KERAS_CACHE_DIR", str(tmp_path / "none"))
-    # tfds' mock data draws `label` and `coarse_label` independently, so the loader's
-    # consistency check must reject it; patching the coarse labels makes it pass.
+    # `tfds.testing.mock_data` works offline for cifar100 (it fakes examples from the
+    # builder's feature spec, no download). It draws `label` and `coarse_label`
+    # independently, so the loader's consistency check must reject it; patching the
+    # coarse labels to the true parents of the fine ones makes it pass.
     with tfds.testing.mock_data(num_examples=6):
         with pytest.raises(ValueError, match="disagree with Hierarchy.cifar100"):
             hk.data.load_arrays("cifar100", source="tfds")
@@ -120,30 +147,94 @@ def test_image_folder_variable_depth(tmp_path):
     ds, tree = hk.data.image_folder(str(tmp_path), input_shape=(16, 16, 3), shuffle=False)
     assert tree.level_sizes == [2, 2, 1]
     x, y = next(iter(ds))
-    assert tuple(x.shape[1:]) == (16, 16, 3)
+    assert tuple(x.shape[1:]) == (16, 16, 3) and x.dtype.name == "float32"
+    assert float(x.numpy().max()) == 40.0  # raw pixel values, not rescaled
     assert sorted(map(tuple, y.numpy().tolist())) == sorted(
         [(0, 0, -1)] * 2 + [(0, 1, 0)] * 2 + [(1, -1, -1)] * 2)
+    ds, _ = hk.data.image_folder(str(tmp_path), hierarchy=tree, image_size=(8, 8), batch_size=6)
+    assert next(iter(ds))[0].shape == (6, 8, 8, 3)
+    other = hk.Hierarchy.from_paths([["A", "a1"], ["C"]])
+    with pytest.raises(ValueError, match="not a path of the given hierarchy"):
+        hk.data.image_folder(str(tmp_path), hierarchy=other, image_size=(8, 8))
+    with pytest.raises(ValueError, match="Pass `input_shape`"):
+        hk.data.image_folder(str(tmp_path))
+    (tmp_path / "empty" / "e").mkdir(parents=True)
+    with pytest.raises(ValueError, match="No images"):
+        hk.data.image_folder(str(tmp_path / "empty"), image_size=(8, 8))
 
 
-def test_shapes_augmentation_and_determinism(bundled, fashion_tree):
-    x, y = bundled["x_train"][:64], bundled["y_train"][:64]
-    assert hk.data.fit_to_shape(x, (32, 32, 3)).shape == (64, 32, 32, 3)
-    kw = dict(batch_size=16, shuffle=True, augment=True, seed=3, input_shape=(32, 32, 3))
-    a = next(iter(hk.data.from_arrays(x, y, fashion_tree, **kw)))
-    b = next(iter(hk.data.from_arrays(x, y, fashion_tree, **kw)))
+def test_shape_adaptation():
+    img = np.arange(28 * 28, dtype=np.uint8).reshape(1, 28, 28) % 250 + 1
+    out = hk.data.fit_to_shape(img, (32, 32, 3))
+    assert out.shape == (1, 32, 32, 3) and out.dtype == np.float32
+    # Zero padding, centred: 2 px each side, image in the middle, channels repeated.
+    assert (out[:, :2] == 0).all() and (out[:, -2:] == 0).all() and (out[:, :, :2] == 0).all()
+    np.testing.assert_array_equal(out[0, 2:30, 2:30, 1], img[0])
+    # The tf.data version agrees with the NumPy one.
+    from hier_keras.data.shapes import tf_fit_to_shape
+    tf_out = tf_fit_to_shape(img[0, ..., None].astype(np.float32), (32, 32, 3)).numpy()
+    np.testing.assert_array_equal(tf_out, out[0])
+    rgb = np.stack([np.zeros((40, 40)), np.full((40, 40), 30), np.full((40, 40), 60)], -1)[None]
+    grey = hk.data.fit_to_shape(rgb, (32, 32, 1))
+    assert grey.shape == (1, 32, 32, 1) and np.allclose(grey, 30)  # averaged, resized
+    with pytest.raises(ValueError, match="Cannot map 2 channels to 3"):
+        hk.data.fit_to_shape(np.zeros((1, 4, 4, 2)), (4, 4, 3))
+
+
+def test_augmentation_padding_modes():
+    img = np.full((8, 8, 1), 200, np.float32)
+    zero = [hk.data.pad_crop_flip(img, np.array([0, s]), padding="zero").numpy() for s in range(8)]
+    refl = [hk.data.pad_crop_flip(img, np.array([0, s]), padding="reflect").numpy() for s in range(8)]
+    assert all(z.shape == (8, 8, 1) for z in zero + refl)
+    # Reflect padding copies image pixels where zero padding puts zeros.
+    assert min(float(r.min()) for r in refl) == 200.0
+    assert min(float(z.min()) for z in zero) == 0.0
+    assert any(not np.array_equal(z, r) for z, r in zip(zero, refl))
+    # "zero" is the default padding; the same seed gives the same crop and flip.
+    grad = np.arange(64, dtype=np.float32).reshape(8, 8, 1)
+    a = hk.data.pad_crop_flip(grad, np.array([1, 2]), padding="zero").numpy()
+    np.testing.assert_array_equal(a, hk.data.pad_crop_flip(grad, np.array([1, 2])).numpy())
+    with pytest.raises(ValueError, match="Unknown padding 'wrap'"):
+        hk.data.pad_crop_flip(img, np.array([0, 1]), padding="wrap")
+
+
+def test_determinism(bundled, fashion_tree):
+    kw = dict(batch_size=16, source="bundled", augment=True, seed=3, input_shape=(32, 32, 3),
+              train_fraction=0.02)
+    a = next(iter(hk.data.load("fashion_mnist", **kw)[0]))
+    b = next(iter(hk.data.load("fashion_mnist", **kw)[0]))
     np.testing.assert_array_equal(a[0].numpy(), b[0].numpy())
     np.testing.assert_array_equal(a[1].numpy(), b[1].numpy())
     assert a[0].shape == (16, 32, 32, 3) and a[0].dtype.name == "float32"
-    c = next(iter(hk.data.from_arrays(x, y, fashion_tree, **{**kw, "seed": 4})))
+    assert a[1].dtype.name == "int32"
+    c = next(iter(hk.data.load("fashion_mnist", **{**kw, "seed": 4})[0]))
     assert not np.array_equal(a[0].numpy(), c[0].numpy())
-    # Reflect padding copies border pixels where zero padding puts zeros.
-    img = np.full((1, 8, 8, 1), 200, np.uint8)
-    zero = hk.data.pad_crop_flip(img[0].astype("float32"), np.array([0, 5]), padding="zero")
-    refl = hk.data.pad_crop_flip(img[0].astype("float32"), np.array([0, 5]), padding="reflect")
-    assert float(np.asarray(refl).min()) == 200.0
-    assert float(np.asarray(zero).min()) in (0.0, 200.0)
-    with pytest.raises(ValueError, match="Unknown padding"):
-        hk.data.pad_crop_flip(img[0].astype("float32"), np.array([0, 1]), padding="wrap")
+    # Without shuffling, a second epoch draws new crops/flips; a fresh pipeline repeats epoch 1.
+    x, y = bundled["x_train"][:16], bundled["y_train"][:16]
+    ds = hk.data.from_arrays(x, y, fashion_tree, batch_size=16, augment=True, seed=1)
+    e1, e2 = (next(iter(ds))[0].numpy() for _ in range(2))
+    again = next(iter(hk.data.from_arrays(x, y, fashion_tree, batch_size=16, augment=True,
+                                          seed=1)))[0].numpy()
+    assert not np.array_equal(e1, e2)
+    np.testing.assert_array_equal(e1, again)
+    plain = next(iter(hk.data.from_arrays(x, y, fashion_tree, batch_size=16)))
+    np.testing.assert_array_equal(plain[0].numpy(), x.astype(np.float32))
+
+
+def test_train_fraction_and_resize_cache(bundled, fashion_tree):
+    train, _, info = hk.data.load("fashion_mnist", source="bundled", train_fraction=0.05,
+                                  batch_size=500, return_info=True, shuffle=False)
+    assert info["train_size"] == 500
+    y = np.concatenate([yb.numpy() for _, yb in train])
+    assert np.bincount(y[:, 2]).tolist() == [50] * 10
+    # Resizing pipelines cache the resized images; both passes agree.
+    ds = hk.data.from_arrays(bundled["x_train"][:8], bundled["y_train"][:8], fashion_tree,
+                             batch_size=8, input_shape=(20, 20, 1))
+    first, second = (next(iter(ds))[0].numpy() for _ in range(2))
+    assert first.shape == (8, 20, 20, 1)
+    np.testing.assert_array_equal(first, second)
+    with pytest.raises(ValueError, match=r"train_fraction must lie in \(0, 1\]"):
+        hk.data.load("fashion_mnist", source="bundled", train_fraction=0)
 
 
 def test_load_with_model_preprocessing():
@@ -154,6 +245,10 @@ def test_load_with_model_preprocessing():
     x, y = next(iter(test))
     assert x.shape == (8, 32, 32, 3) and y.shape == (8, 3)
     assert info["train_size"] == 10000 and 60 < info["mean"][0] < 90
+    assert len(info["mean"]) == len(info["std"]) == 3 and info["mean"][0] == info["mean"][2]
+    assert info["source"] == "bundled" and info["hierarchy"].depth == 3
+    mean, std = hk.data.compute_mean_std(np.array([[[[0, 10]]], [[[4, 10]]]], np.uint8))
+    assert mean.tolist() == [2.0, 10.0] and std.tolist() == [2.0, 0.0]
 
 
 def test_bad_inputs(fashion_tree):
@@ -167,6 +262,33 @@ def test_bad_inputs(fashion_tree):
         hk.data.from_arrays(np.zeros((2, 28, 28)), [0, 10], fashion_tree)
     with pytest.raises(ValueError, match="Inconsistent"):
         hk.data.from_arrays(np.zeros((1, 28, 28)), [[1, 0, 0]], fashion_tree)
+    with pytest.raises(ValueError, match="integer class ids"):
+        hk.data.from_arrays(np.zeros((1, 28, 28)), [0.5], fashion_tree)
+    with pytest.raises(ValueError, match=r"1-D finest-level ids or \(N, depth\) rows"):
+        hk.data.from_arrays(np.zeros((1, 28, 28)), np.zeros((1, 3, 1), int), fashion_tree)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        hk.data.from_arrays(np.zeros((1, 28, 28)), [0], fashion_tree, batch_size=0)
+    with pytest.raises(ValueError, match="input_shape must be \\(height, width, channels\\)"):
+        hk.data.from_arrays(np.zeros((1, 28, 28)), [0], fashion_tree, input_shape=(32, 32))
+    with pytest.raises(ValueError, match="Unknown padding 'edge'"):
+        hk.data.from_arrays(np.zeros((1, 28, 28)), [0], fashion_tree, padding="edge")
+    with pytest.raises(ValueError, match="`preprocessing` must be a dict"):
+        hk.data.from_arrays(np.zeros((1, 28, 28)), [0], fashion_tree, preprocessing=(32, 32, 3))
+    with pytest.raises(ValueError, match="is not a folder"):
+        hk.data.load_arrays("fashion_mnist", data_dir="/nonexistent/fashion")
+    with pytest.raises(ValueError, match="Unknown source 'web'"):
+        hk.data.load_arrays("fashion_mnist", source="web")
+    with pytest.raises(ValueError, match="truncated"):
+        hk.data.read_idx(_truncated_idx())
+
+
+def _truncated_idx():
+    import tempfile
+
+    path = os.path.join(tempfile.mkdtemp(), "t-idx1-ubyte")
+    with open(path, "wb") as f:
+        f.write(bytes([0, 0, 8, 1, 0, 0, 0, 5, 1, 2]))
+    return path
 
 
 def test_partial_labels_and_ratio_batches(bundled, fashion_tree):
@@ -182,5 +304,23 @@ def test_partial_labels_and_ratio_batches(bundled, fashion_tree):
     x = bundled["x_train"][keep]
     ds = hk.data.ratio_batches(x, out[keep], is_fine[keep], batch_size=60)
     for xb, yb in ds.take(5):
-        assert xb.shape[0] == 60
+        assert xb.shape == (60, 28, 28, 1)
         assert int((yb.numpy()[:, 2] >= 0).sum()) == 10  # 1000 : 5000 = 10 : 50
+        assert (yb.numpy()[:10, 2] >= 0).all()  # fine-labelled ones first
+    # is_fine inferred from the labels; one pass of the larger set; shaping + augmentation.
+    small = np.flatnonzero(keep)[:700]
+    ds = hk.data.ratio_batches(bundled["x_train"][small], out[small], batch_size=70,
+                               repeat=False, augment=True, input_shape=(32, 32, 3), seed=2)
+    n_fine = int(is_fine[small].sum())
+    k = round(70 * n_fine / 700)
+    batches = [yb.numpy() for _, yb in ds]
+    assert len(batches) == int(np.ceil((700 - n_fine) / (70 - k)))
+    assert all(len(b) == 70 and int((b[:, 1] >= 0).sum()) == k for b in batches)
+    xb = next(iter(ds))[0]
+    assert xb.shape == (70, 32, 32, 3)
+    with pytest.raises(ValueError, match="Pass the batch size as `batch_size=`"):
+        hk.data.ratio_batches(x, out[keep], 64)
+    with pytest.raises(ValueError, match="boolean mask of shape"):
+        hk.data.ratio_batches(x, out[keep], is_fine[:3])
+    with pytest.raises(ValueError, match=r"labels must be \(N, depth\) rows"):
+        hk.data.ratio_batches(x, out[keep][:5], is_fine[keep])

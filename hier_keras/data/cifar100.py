@@ -16,20 +16,44 @@ KERAS_CACHE_DIR = os.path.join(os.path.expanduser("~"), ".keras", "datasets", "c
 
 
 def read_pickle_split(path):
-    """`(images uint8 NHWC, fine ids, coarse ids)` of one original CIFAR-100 pickle."""
+    """`(images uint8 NHWC, fine ids, coarse ids)` of one original CIFAR-100 pickle.
+
+    The pickle holds `b"data"` (N, 3072) uint8 rows in CHW order,
+    `b"fine_labels"` and `b"coarse_labels"`.
+
+    Example:
+
+    >>> import os, pickle, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "test")
+    >>> d = {b"data": np.zeros((2, 3072), np.uint8), b"fine_labels": [4, 30], b"coarse_labels": [0, 0]}
+    >>> pickle.dump(d, open(p, "wb"))
+    >>> x, fine, coarse = read_pickle_split(p)
+    >>> x.shape, fine.tolist()
+    ((2, 32, 32, 3), [4, 30])
+    """
     with open(path, "rb") as f:
         d = pickle.load(f, encoding="bytes")
+    if not isinstance(d, dict):
+        raise ValueError(f"{path} is not a CIFAR-100 pickle (a {type(d).__name__}, not a dict).")
     try:
         data = np.asarray(d[b"data"], np.uint8)
         fine = np.asarray(d[b"fine_labels"], np.int64)
         coarse = np.asarray(d[b"coarse_labels"], np.int64)
     except KeyError as err:
         raise ValueError(f"{path} is not a CIFAR-100 pickle (missing {err}).") from None
+    if data.ndim != 2 or data.shape[1] != 3072 or not len(data) == len(fine) == len(coarse):
+        raise ValueError(
+            f"{path}: expected (N, 3072) image rows with N fine and coarse labels; received "
+            f"data {data.shape}, {len(fine)} fine and {len(coarse)} coarse labels."
+        )
     return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), fine, coarse
 
 
 def _pickle_folder(data_dir):
-    for folder in ([data_dir, os.path.join(data_dir, "cifar-100-python")] if data_dir else []) + [KERAS_CACHE_DIR]:
+    if data_dir is not None and not os.path.isdir(data_dir):
+        raise ValueError(f"data_dir {data_dir!r} is not a folder.")
+    candidates = [data_dir, os.path.join(data_dir, "cifar-100-python")] if data_dir else []
+    for folder in candidates + [KERAS_CACHE_DIR]:
         if folder and all(os.path.exists(os.path.join(folder, s)) for s in ("train", "test")):
             return folder
     return None
@@ -44,17 +68,41 @@ def _paths(tree, fine, coarse, where):
 
 
 def load_cifar100(tree, data_dir=None, source="auto") -> tuple[dict, str]:
-    """CIFAR-100 arrays with label paths, from pickles or tfds."""
+    """`(arrays, source)` of CIFAR-100 with `[coarse, fine]` label paths.
+
+    `source="auto"` reads a `cifar-100-python` pickle folder (`data_dir`,
+    `data_dir/cifar-100-python`, then Keras' cache), else tfds
+    (`tfds.load("cifar100", data_dir=data_dir, download=False)`);
+    `"pickle"` / `"tfds"` force one. The coarse labels must agree with
+    `tree` (`Hierarchy.cifar100()`). Source strings: `"folder:<path>"`,
+    `"keras_cache"` or `"tfds"`.
+
+    Example:
+
+    >>> from hier_keras.hierarchy import Hierarchy
+    >>> load_cifar100(Hierarchy.cifar100(), source="download")
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown CIFAR-100 source 'download'; use 'auto', 'pickle' or 'tfds'.
+    """
+    if source not in ("auto", "pickle", "tfds"):
+        raise ValueError(f"Unknown CIFAR-100 source {source!r}; use 'auto', 'pickle' or 'tfds'.")
     folder = _pickle_folder(data_dir) if source in ("auto", "pickle") else None
     if folder:
         out = {}
         for split in ("train", "test"):
             x, fine, coarse = read_pickle_split(os.path.join(folder, split))
             out[f"x_{split}"], out[f"y_{split}"] = x, _paths(tree, fine, coarse, folder)
-        return out, f"pickle:{folder}"
-    if source in ("auto", "tfds"):
-        return _load_tfds(tree, data_dir), "tfds"
-    raise ValueError(f"Unknown CIFAR-100 source {source!r}; use 'auto', 'pickle' or 'tfds'.")
+        where = "keras_cache" if folder == KERAS_CACHE_DIR else f"folder:{folder}"
+        return out, where
+    if source == "pickle":
+        raise ValueError(
+            f"No cifar-100-python folder with 'train' and 'test' pickles in {data_dir!r} or "
+            f"{KERAS_CACHE_DIR}. Download and extract "
+            "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz and pass its folder as "
+            "data_dir."
+        )
+    return _load_tfds(tree, data_dir), "tfds"
 
 
 def _load_tfds(tree, data_dir):
@@ -67,8 +115,10 @@ def _load_tfds(tree, data_dir):
         except Exception as err:  # tfds raises several types for "not prepared"
             raise ValueError(
                 "CIFAR-100 was not found: no cifar-100-python pickle folder (data_dir, "
-                f"{KERAS_CACHE_DIR}) and tfds could not load it offline ({err}). Download "
-                "cifar-100-python.tar.gz on a connected machine and pass its folder as data_dir."
+                f"{KERAS_CACHE_DIR}) and tfds could not load it offline ({err}). Nothing is "
+                "downloaded here: fetch https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz "
+                "(or run `tfds build cifar100`) on a connected machine, then pass the extracted "
+                "folder (or the tfds data dir) as data_dir."
             ) from err
         parts = list(tfds.as_numpy(ds.batch(10000)))
         cat = {k: np.concatenate([p[k] for p in parts]) for k in ("image", "label", "coarse_label")}

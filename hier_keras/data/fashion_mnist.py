@@ -57,11 +57,28 @@ def _find(folder, stem):
 
 
 def has_idx_files(folder) -> bool:
+    """Whether `folder` holds the four Fashion-MNIST idx files (`.gz` or raw).
+
+    Example:
+
+    >>> has_idx_files("/nonexistent")
+    False
+    """
     return folder is not None and all(_find(folder, s) for s in FILES.values())
 
 
 def read_folder(folder) -> dict:
-    """The four Fashion-MNIST arrays from a folder of idx files (`.gz` or raw)."""
+    """The four Fashion-MNIST arrays from a folder of idx files (`.gz` or raw).
+
+    Images come back uint8 `(N, 28, 28, 1)`, labels uint8 `(N,)` class ids.
+
+    Example:
+
+    >>> read_folder("/nonexistent")
+    Traceback (most recent call last):
+    ...
+    ValueError: Folder '/nonexistent' lacks the Fashion-MNIST idx files ...
+    """
     if not has_idx_files(folder):
         missing = [s for s in FILES.values() if not _find(folder, s)]
         raise ValueError(
@@ -69,13 +86,28 @@ def read_folder(folder) -> dict:
             "without .gz)."
         )
     out = {key: read_idx(_find(folder, stem)) for key, stem in FILES.items()}
+    for split in ("train", "test"):
+        x, y = out[f"x_{split}"], out[f"y_{split}"]
+        if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
+            raise ValueError(
+                f"{folder}: the {split} idx files disagree: images {x.shape}, labels {y.shape}."
+            )
     out["x_train"] = out["x_train"][..., None]
     out["x_test"] = out["x_test"][..., None]
     return out
 
 
 def read_bundled() -> dict:
-    """The stratified subset shipped in the package (1,000 train + 200 test per class)."""
+    """The stratified subset shipped in the package (1,000 train + 200 test per class).
+
+    Made by `scripts/make_bundled_subset.py` from the full data (seed 0).
+
+    Example:
+
+    >>> d = read_bundled()
+    >>> d["x_train"].shape, d["x_test"].shape, np.bincount(d["y_test"]).tolist()[:3]
+    ((10000, 28, 28, 1), (2000, 28, 28, 1), [200, 200, 200])
+    """
     if not BUNDLED.exists():
         raise ValueError(
             f"The bundled Fashion-MNIST subset {BUNDLED} is missing; reinstall hier_keras "
@@ -86,10 +118,23 @@ def read_bundled() -> dict:
 
 
 def load_fashion_mnist(data_dir=None, source="auto") -> tuple[dict, str]:
-    """`(arrays, source description)` following the search order of `hk.data.load`."""
+    """`(arrays, source)` following the search order of `hk.data.load_arrays`.
+
+    Order for `source="auto"`: `data_dir`, the Debian package
+    (`DEBIAN_DIR`), Keras' cache (`KERAS_CACHE_DIR`), the bundled subset.
+    `"bundled"` forces the subset; `"full"` raises when no full copy exists.
+
+    Example:
+
+    >>> arrays, where = load_fashion_mnist(source="bundled")
+    >>> where, arrays["y_train"].shape
+    ('bundled', (10000,))
+    """
     if source not in ("auto", "full", "bundled"):
         raise ValueError(f"Unknown source {source!r}; use 'auto', 'full' or 'bundled'.")
     if data_dir is not None:
+        if not os.path.isdir(data_dir):
+            raise ValueError(f"data_dir {data_dir!r} is not a folder.")
         return read_folder(data_dir), f"folder:{data_dir}"
     if source == "bundled":
         return read_bundled(), "bundled"

@@ -13,12 +13,36 @@ def image_folder(root, hierarchy=None, image_size=None, batch_size=32, shuffle=T
                  augment=False, input_shape=None, preprocessing=None):
     """A tf.data pipeline over a folder tree of images (variable depth allowed).
 
-    Labels are the folder paths (`-1` after a leaf folder). Returns
-    `(dataset, hierarchy)`.
+    `root/<level0>/<level1>/.../image.png`: every folder is a class, and the
+    images in a folder are labelled with its path (`-1` after a leaf that
+    ends above the deepest level). Images are decoded once into memory.
+
+    Args:
+        root: the top folder.
+        hierarchy: optional `Hierarchy` whose class names are the folder
+            names; defaults to `Hierarchy.from_folder(root)`.
+        image_size: `(H, W)`, used (with 3 channels) when neither
+            `input_shape` nor `preprocessing` is given.
+        batch_size, shuffle, seed, augment: as in `from_arrays`.
+        input_shape / preprocessing: the model's input shape, or
+            `model.preprocessing`.
+
+    Returns:
+        `(dataset, hierarchy)`; the dataset yields `(images float32 raw,
+        labels int32 (B, depth))`.
 
     Example:
 
-    >>> ds, tree = image_folder("photos/", input_shape=(64, 64, 3))  # doctest: +SKIP
+    >>> import os, tempfile, tensorflow as tf
+    >>> root = tempfile.mkdtemp()
+    >>> for sub in ("cat/tabby", "cat/lion", "fish"):
+    ...     os.makedirs(os.path.join(root, sub))
+    ...     png = tf.io.encode_png(tf.zeros((8, 8, 3), tf.uint8))
+    ...     tf.io.write_file(os.path.join(root, sub, "0.png"), png)
+    >>> ds, tree = image_folder(root, image_size=(16, 16), shuffle=False)
+    >>> x, y = next(iter(ds))
+    >>> tuple(x.shape), sorted(y.numpy().tolist())
+    ((3, 16, 16, 3), [[0, 0], [0, 1], [1, -1]])
     """
     from hier_keras.data.pipeline import from_arrays
     from hier_keras.data.shapes import read_images
@@ -31,7 +55,14 @@ def image_folder(root, hierarchy=None, image_size=None, batch_size=32, shuffle=T
         for name in sorted(names):
             if name.lower().endswith(IMAGE_EXTENSIONS) and parts:
                 files.append(os.path.join(folder, name))
-                rows.append(tree.path_from_names(parts))
+                try:
+                    rows.append(tree.path_from_names(parts))
+                except (KeyError, ValueError) as err:
+                    raise ValueError(
+                        f"Folder path {'/'.join(parts)!r} under {root!r} is not a path of the "
+                        f"given hierarchy ({err}); pass hierarchy=None to build it from the "
+                        "folders."
+                    ) from None
     if not files:
         raise ValueError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) under {root!r}.")
     shape = input_shape or (preprocessing or {}).get("input_shape")
@@ -41,5 +72,6 @@ def image_folder(root, hierarchy=None, image_size=None, batch_size=32, shuffle=T
         shape = (*image_size, 3)
     images = read_images(files, shape)
     ds = from_arrays(images, np.stack(rows), tree, batch_size=batch_size, shuffle=shuffle,
-                     seed=seed, augment=augment, input_shape=shape)
+                     seed=seed, augment=augment, input_shape=shape,
+                     preprocessing=preprocessing)
     return ds, tree

@@ -56,12 +56,32 @@ def partial_labels(labels, hierarchy, fine_fraction, coarse_fraction=None, seed=
     return out, is_fine, keep
 
 
-def ratio_batches(images, labels, is_fine, batch_size=128, seed=0, repeat=True):
+def ratio_batches(images, labels, is_fine=None, batch_size=128, seed=0, repeat=True,
+                  augment=False, input_shape=None, padding=None, preprocessing=None):
     """tf.data batches that each hold the S_fine : S_coarse ratio of the data.
 
-    Every batch has `round(batch_size * n_fine / n)` fine-labelled samples and
-    the rest coarse-only ones; the smaller set cycles when the larger one is
-    longer (`repeat=False` ends after one pass of the larger set).
+    The min-pooling paper (PAPERS.md section 4) keeps the share of finely
+    labelled samples fixed in every mini-batch. Every batch here has
+    `k = round(batch_size * n_fine / n)` fine-labelled samples (at least 1
+    and at most `batch_size - 1` when both sets are non-empty) and
+    `batch_size - k` coarse-only ones, each set shuffled with `seed`.
+
+    Args:
+        images: `(N, H, W[, C])` raw pixels.
+        labels: `(N, depth)` label rows, e.g. `partial_labels(...)[0][keep]`.
+        is_fine: boolean `(N,)` mask of S_fine. Defaults to "level 1 is
+            known" (what `partial_labels` leaves for S_fine on a tree of
+            depth > 1).
+        batch_size: int. Defaults to `128`.
+        seed: int. Shuffle and augmentation seed. Defaults to `0`.
+        repeat: bool. `True`: an infinite stream (both sets cycle; pass
+            `steps_per_epoch` to `fit`). `False`: one pass of the set that
+            needs more batches, the other cycling; the last batch stays full.
+        augment, input_shape, padding, preprocessing: as in `from_arrays`.
+
+    Returns:
+        A `tf.data.Dataset` of `(images float32 (B, H, W, C), labels int32 (B, depth))`,
+        fine-labelled samples first in each batch.
 
     Example:
 
@@ -70,31 +90,71 @@ def ratio_batches(images, labels, is_fine, batch_size=128, seed=0, repeat=True):
     >>> out, is_fine, keep = partial_labels(y, tree, 0.3, 0.7)
     >>> ds = ratio_batches(np.zeros((100, 28, 28, 1)), out, is_fine, batch_size=20)
     >>> x, yb = next(iter(ds))
-    >>> int((yb.numpy()[:, -1] >= 0).sum())
-    6
+    >>> int((yb.numpy()[:, -1] >= 0).sum()), tuple(x.shape)
+    (6, (20, 28, 28, 1))
     """
     import tensorflow as tf
 
-    images, labels, is_fine = np.asarray(images), np.asarray(labels, np.int32), np.asarray(is_fine, bool)
-    n_fine = int(is_fine.sum())
-    n_coarse = len(is_fine) - n_fine
-    k_fine = int(round(batch_size * n_fine / max(len(is_fine), 1)))
-    if n_fine and k_fine == 0:
-        k_fine = 1
-    if n_coarse and k_fine == batch_size:
-        k_fine = batch_size - 1
+    from hier_keras.data.arrays import element_fn, resolve_preprocessing
+    from hier_keras.data.shapes import _check
+
+    if isinstance(is_fine, (int, np.integer)) and not isinstance(is_fine, bool):
+        raise ValueError(
+            f"ratio_batches' third argument is the is_fine mask; received the int {is_fine}. "
+            "Pass the batch size as `batch_size=`."
+        )
+    images = _check(images)
+    labels = np.asarray(labels, np.int32)
+    if labels.ndim != 2 or len(labels) != len(images):
+        raise ValueError(
+            f"labels must be (N, depth) rows for the {len(images)} images; received shape "
+            f"{labels.shape}."
+        )
+    if is_fine is None:
+        if labels.shape[1] < 2:
+            raise ValueError("Pass `is_fine`: with a one-level tree it cannot be inferred.")
+        is_fine = labels[:, 1] >= 0
+    is_fine = np.asarray(is_fine)
+    if is_fine.shape != (len(images),) or is_fine.dtype != bool:
+        raise ValueError(
+            f"is_fine must be a boolean mask of shape ({len(images)},); received "
+            f"{is_fine.dtype} {is_fine.shape}."
+        )
+    batch_size = int(batch_size)
+    n, n_fine = len(is_fine), int(is_fine.sum())
+    n_coarse = n - n_fine
+    if n == 0 or batch_size < 2:
+        raise ValueError(
+            f"ratio_batches needs samples and batch_size >= 2; received {n} samples, "
+            f"batch_size {batch_size}."
+        )
+    k_fine = int(round(batch_size * n_fine / n))
+    if n_fine:
+        k_fine = max(k_fine, 1)
+    if n_coarse:
+        k_fine = min(k_fine, batch_size - 1)
     k_coarse = batch_size - k_fine
+    input_shape, padding = resolve_preprocessing(preprocessing, input_shape, padding)
+    fn = element_fn(input_shape, augment, padding, seed)
 
     def part(mask, k, s):
-        ds = tf.data.Dataset.from_tensor_slices((images[mask].astype(np.float32), labels[mask]))
-        return ds.shuffle(max(int(mask.sum()), 1), seed=s).repeat().batch(k)
+        ds = tf.data.Dataset.from_tensor_slices((images[mask], labels[mask]))
+        ds = ds.shuffle(int(mask.sum()), seed=s, reshuffle_each_iteration=True).repeat()
+        return ds.batch(k)
 
-    parts = [p for p, k in ((part(is_fine, k_fine, seed), k_fine),
-                            (part(~is_fine, k_coarse, seed + 1), k_coarse)) if k > 0]
+    parts = []
+    if k_fine:
+        parts.append(part(is_fine, k_fine, seed))
+    if k_coarse:
+        parts.append(part(~is_fine, k_coarse, seed + 1))
     ds = tf.data.Dataset.zip(tuple(parts)).map(
         lambda *b: (tf.concat([x for x, _ in b], 0), tf.concat([y for _, y in b], 0)))
     if not repeat:
-        steps = int(np.ceil(max(n_fine / max(k_fine, 1) if k_fine else 0,
-                                n_coarse / max(k_coarse, 1) if k_coarse else 0)))
+        steps = max(int(np.ceil(n_fine / k_fine)) if k_fine else 0,
+                    int(np.ceil(n_coarse / k_coarse)) if k_coarse else 0)
         ds = ds.take(steps)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    ds = ds.unbatch()
+    ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)))
+    ds = ds.map(lambda xy, r: fn(xy[0], xy[1], r), num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

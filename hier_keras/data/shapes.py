@@ -38,7 +38,9 @@ def fit_to_shape(images, input_shape) -> np.ndarray:
         elif arr.shape[-1] == 3 and c == 1:
             arr = arr.mean(axis=-1, keepdims=True)
         else:
-            raise ValueError(f"Cannot map {arr.shape[-1]} channels to {c}.")
+            raise ValueError(
+                f"Cannot map {arr.shape[-1]} channels to {c}; only 1 <-> 3 is supported."
+            )
     ih, iw = arr.shape[1:3]
     if (ih, iw) == (h, w):
         return arr
@@ -50,16 +52,42 @@ def fit_to_shape(images, input_shape) -> np.ndarray:
     return tf.image.resize(arr, (h, w)).numpy()
 
 
+def needs_resize(image_shape, input_shape) -> bool:
+    """Whether fitting `(H, W, ...)` images to `input_shape` resizes (rather than pads).
+
+    Example:
+
+    >>> needs_resize((28, 28, 1), (32, 32, 3)), needs_resize((64, 64, 3), (32, 32, 3))
+    (False, True)
+    """
+    (ih, iw), (h, w) = tuple(image_shape[:2]), tuple(input_shape[:2])
+    return (ih, iw) != (h, w) and not (ih <= h and iw <= w)
+
+
 def tf_fit_to_shape(image, input_shape):
-    """tf.data version of `fit_to_shape` for one float32 image (H, W, C)."""
+    """tf.data version of `fit_to_shape` for one float32 image (H, W, C).
+
+    Example:
+
+    >>> import tensorflow as tf
+    >>> tuple(tf_fit_to_shape(tf.ones((28, 28, 1)), (32, 32, 3)).shape)
+    (32, 32, 3)
+    >>> tuple(tf_fit_to_shape(tf.ones((40, 40, 3)), (32, 32, 1)).shape)
+    (32, 32, 1)
+    """
     import tensorflow as tf
 
     h, w, c = (int(d) for d in input_shape)
     ih, iw, ic = image.shape
     if ic != c:
-        image = tf.repeat(image, 3, axis=-1) if ic == 1 else tf.reduce_mean(image, -1, keepdims=True)
+        if (ic, c) == (1, 3):
+            image = tf.repeat(image, 3, axis=-1)
+        elif (ic, c) == (3, 1):
+            image = tf.reduce_mean(image, -1, keepdims=True)
+        else:
+            raise ValueError(f"Cannot map {ic} channels to {c}; only 1 <-> 3 is supported.")
     if (ih, iw) != (h, w):
-        if ih is not None and ih <= h and iw <= w:
+        if ih is not None and iw is not None and ih <= h and iw <= w:
             top, left = (h - ih) // 2, (w - iw) // 2
             image = tf.pad(image, [[top, h - ih - top], [left, w - iw - left], [0, 0]])
         else:
@@ -68,7 +96,16 @@ def tf_fit_to_shape(image, input_shape):
 
 
 def read_images(paths, input_shape) -> np.ndarray:
-    """Read image files (PNG/JPEG/BMP/GIF) as raw float32 pixels fitted to `input_shape`."""
+    """Read image files (PNG/JPEG/BMP/GIF) as raw float32 pixels fitted to `input_shape`.
+
+    Example:
+
+    >>> import os, tempfile, tensorflow as tf
+    >>> p = os.path.join(tempfile.mkdtemp(), "a.png")
+    >>> tf.io.write_file(p, tf.io.encode_png(tf.zeros((10, 12, 3), tf.uint8)))
+    >>> read_images([p], (16, 16, 1)).shape
+    (1, 16, 16, 1)
+    """
     import tensorflow as tf
 
     out = []
