@@ -196,6 +196,22 @@ def test_augmentation_padding_modes():
     np.testing.assert_array_equal(a, hk.data.pad_crop_flip(grad, np.array([1, 2])).numpy())
     with pytest.raises(ValueError, match="Unknown padding 'wrap'"):
         hk.data.pad_crop_flip(img, np.array([0, 1]), padding="wrap")
+    # The batched version (what the pipelines use): one crop/flip per image.
+    same = np.repeat(grad[None], 16, axis=0)
+    out = hk.data.batch_pad_crop_flip(same, np.array([0, 1]), padding="zero").numpy()
+    assert out.shape == (16, 8, 8, 1) and len({o.tobytes() for o in out}) > 4
+    refl = hk.data.batch_pad_crop_flip(np.full((16, 8, 8, 1), 200.0, np.float32),
+                                       np.array([0, 1]), padding="reflect").numpy()
+    zero = hk.data.batch_pad_crop_flip(np.full((16, 8, 8, 1), 200.0, np.float32),
+                                       np.array([0, 1]), padding="zero").numpy()
+    assert refl.min() == 200.0 and zero.min() == 0.0
+    # Every output is a shifted (and maybe mirrored) window of the zero-padded input.
+    padded = np.pad(grad[..., 0], 4)
+    windows = {padded[i:i + 8, j:j + 8].tobytes() for i in range(9) for j in range(9)}
+    windows |= {padded[i:i + 8, j:j + 8][:, ::-1].tobytes() for i in range(9) for j in range(9)}
+    assert all(o[..., 0].tobytes() in windows for o in out)
+    with pytest.raises(ValueError, match="Unknown padding 'wrap'"):
+        hk.data.batch_pad_crop_flip(same, np.array([0, 1]), padding="wrap")
 
 
 def test_determinism(bundled, fashion_tree):

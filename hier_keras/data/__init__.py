@@ -21,7 +21,7 @@ Example:
 """
 
 from hier_keras.data.arrays import compute_mean_std, from_arrays
-from hier_keras.data.augment import pad_crop_flip
+from hier_keras.data.augment import batch_pad_crop_flip, pad_crop_flip
 from hier_keras.data.fashion_mnist import read_idx
 from hier_keras.data.image_folder import image_folder
 from hier_keras.data.partial import partial_labels, ratio_batches
@@ -30,6 +30,6 @@ from hier_keras.data.shapes import fit_to_shape, read_images
 
 __all__ = [
     "compute_mean_std", "fit_to_shape", "from_arrays", "image_folder", "load", "load_arrays",
-    "pad_crop_flip", "partial_labels", "ratio_batches", "read_idx", "read_images",
+    "batch_pad_crop_flip", "pad_crop_flip", "partial_labels", "ratio_batches", "read_idx", "read_images",
     "stratified_subset",
 ]

@@ -1,12 +1,12 @@
 """tf.data pipelines from NumPy arrays: `(images float32 raw, labels int32 (B, depth))`.
 
-Images stay uint8 (or whatever numeric dtype they came in) inside the
-pipeline and are cast, fitted to the model's input shape and augmented per
-element after shuffling, so a 50,000-image CIFAR split costs its uint8 size in
-memory, not four times that in float32.
+Images stay uint8 (or whatever numeric dtype they came in) through shuffling
+and are cast, fitted to the model's input shape and augmented a whole batch
+at a time, so a 50,000-image CIFAR split costs its uint8 size in memory, not
+four times that in float32, and the per-epoch work is vectorised.
 
 Randomness is deterministic given `seed`: the shuffle uses `seed`, and the
-augmentation of the i-th element of an epoch uses the stateless seed
+augmentation of the i-th batch of an epoch uses the stateless seed
 `(seed, r_i)` where `r_i` comes from `tf.data.Dataset.random(seed)`, which draws
 a fresh (but reproducible) stream each epoch.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hier_keras.data.augment import PADDINGS, pad_crop_flip
+from hier_keras.data.augment import PADDINGS, batch_pad_crop_flip
 from hier_keras.data.shapes import _check, needs_resize, tf_fit_to_shape
 from hier_keras.hierarchy import Hierarchy
 
@@ -53,20 +53,21 @@ def resolve_preprocessing(preprocessing=None, input_shape=None, padding=None):
     return input_shape, padding
 
 
-def element_fn(input_shape=None, augment=False, padding="zero", seed=0):
-    """The per-element map `(image, label, random int) -> (float32 image, label)`.
+def batch_fn(input_shape=None, augment=False, padding="zero", seed=0):
+    """The per-batch map `(images, labels, random int) -> (float32 images, labels)`.
 
     Casts to float32 (raw pixel values), fits to `input_shape` and, with
-    `augment`, pads 4 px + random-crops + flips with the stateless seed
-    `(seed, random int)`. Shared by `from_arrays` and `ratio_batches`.
+    `augment`, pads 4 px + random-crops + flips each image with the stateless
+    seed `(seed, random int)`. Shared by `from_arrays` and `ratio_batches`.
 
     Example:
 
     >>> import tensorflow as tf
-    >>> f = element_fn((32, 32, 3), augment=True, seed=1)
-    >>> x, y = f(tf.zeros((28, 28, 1), tf.uint8), tf.constant([0, 0, 0]), tf.constant(7, tf.int64))
+    >>> f = batch_fn((32, 32, 3), augment=True, seed=1)
+    >>> x, y = f(tf.zeros((2, 28, 28, 1), tf.uint8), tf.zeros((2, 3), tf.int32),
+    ...          tf.constant(7, tf.int64))
     >>> tuple(x.shape), x.dtype.name
-    ((32, 32, 3), 'float32')
+    ((2, 32, 32, 3), 'float32')
     """
     import tensorflow as tf
 
@@ -75,8 +76,8 @@ def element_fn(input_shape=None, augment=False, padding="zero", seed=0):
         if input_shape is not None:
             x = tf_fit_to_shape(x, input_shape)
         if augment:
-            x = pad_crop_flip(x, tf.stack([tf.cast(seed, tf.int64), tf.cast(r, tf.int64)]),
-                              padding=padding)
+            x = batch_pad_crop_flip(
+                x, tf.stack([tf.cast(seed, tf.int64), tf.cast(r, tf.int64)]), padding=padding)
         return x, y
 
     return fn
@@ -165,17 +166,19 @@ def from_arrays(images, labels, hierarchy, batch_size=128, shuffle=False, augmen
     ds = tf.data.Dataset.from_tensor_slices((images, labels))
     resize = input_shape is not None and needs_resize(images.shape[1:], input_shape)
     if resize and cache:
-        # Resize once, then shuffle/augment the cached float32 images.
-        ds = ds.map(lambda x, y: (tf_fit_to_shape(tf.cast(x, tf.float32), input_shape), y),
-                    num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).cache()
+        # Resize once (in chunks), then shuffle/augment the cached float32 images.
+        ds = ds.batch(512).map(
+            lambda x, y: (tf_fit_to_shape(tf.cast(x, tf.float32), input_shape), y),
+            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).unbatch().cache()
     if shuffle:
         ds = ds.shuffle(min(len(images), 20000), seed=seed, reshuffle_each_iteration=True)
-    fn = element_fn(None if (resize and cache) else input_shape, augment, padding, seed)
-    ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed,
-                                                         rerandomize_each_iteration=True)))
-    ds = ds.map(lambda xy, r: fn(xy[0], xy[1], r), num_parallel_calls=tf.data.AUTOTUNE,
-                deterministic=True)
-    return ds.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(int(batch_size), drop_remainder=drop_remainder)
+    fn = batch_fn(None if (resize and cache) else input_shape, augment, padding, seed)
+    rand = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+    ds = tf.data.Dataset.zip((ds, rand)).map(lambda xy, r: fn(xy[0], xy[1], r),
+                                             num_parallel_calls=tf.data.AUTOTUNE,
+                                             deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 def compute_mean_std(images):

@@ -95,7 +95,7 @@ def ratio_batches(images, labels, is_fine=None, batch_size=128, seed=0, repeat=T
     """
     import tensorflow as tf
 
-    from hier_keras.data.arrays import element_fn, resolve_preprocessing
+    from hier_keras.data.arrays import batch_fn, resolve_preprocessing
     from hier_keras.data.shapes import _check
 
     if isinstance(is_fine, (int, np.integer)) and not isinstance(is_fine, bool):
@@ -135,7 +135,7 @@ def ratio_batches(images, labels, is_fine=None, batch_size=128, seed=0, repeat=T
         k_fine = min(k_fine, batch_size - 1)
     k_coarse = batch_size - k_fine
     input_shape, padding = resolve_preprocessing(preprocessing, input_shape, padding)
-    fn = element_fn(input_shape, augment, padding, seed)
+    fn = batch_fn(input_shape, augment, padding, seed)
 
     def part(mask, k, s):
         ds = tf.data.Dataset.from_tensor_slices((images[mask], labels[mask]))
@@ -153,8 +153,8 @@ def ratio_batches(images, labels, is_fine=None, batch_size=128, seed=0, repeat=T
         steps = max(int(np.ceil(n_fine / k_fine)) if k_fine else 0,
                     int(np.ceil(n_coarse / k_coarse)) if k_coarse else 0)
         ds = ds.take(steps)
-    ds = ds.unbatch()
-    ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)))
-    ds = ds.map(lambda xy, r: fn(xy[0], xy[1], r), num_parallel_calls=tf.data.AUTOTUNE,
-                deterministic=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    rand = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+    ds = tf.data.Dataset.zip((ds, rand)).map(lambda xy, r: fn(xy[0], xy[1], r),
+                                             num_parallel_calls=tf.data.AUTOTUNE,
+                                             deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -65,20 +65,21 @@ def needs_resize(image_shape, input_shape) -> bool:
 
 
 def tf_fit_to_shape(image, input_shape):
-    """tf.data version of `fit_to_shape` for one float32 image (H, W, C).
+    """tf.data version of `fit_to_shape` for a float32 image `(H, W, C)` or batch `(B, H, W, C)`.
 
     Example:
 
     >>> import tensorflow as tf
     >>> tuple(tf_fit_to_shape(tf.ones((28, 28, 1)), (32, 32, 3)).shape)
     (32, 32, 3)
-    >>> tuple(tf_fit_to_shape(tf.ones((40, 40, 3)), (32, 32, 1)).shape)
-    (32, 32, 1)
+    >>> tuple(tf_fit_to_shape(tf.ones((5, 40, 40, 3)), (32, 32, 1)).shape)
+    (5, 32, 32, 1)
     """
     import tensorflow as tf
 
     h, w, c = (int(d) for d in input_shape)
-    ih, iw, ic = image.shape
+    ih, iw, ic = image.shape[-3:]
+    lead = [[0, 0]] * (len(image.shape) - 3)
     if ic != c:
         if (ic, c) == (1, 3):
             image = tf.repeat(image, 3, axis=-1)
@@ -89,7 +90,7 @@ def tf_fit_to_shape(image, input_shape):
     if (ih, iw) != (h, w):
         if ih is not None and iw is not None and ih <= h and iw <= w:
             top, left = (h - ih) // 2, (w - iw) // 2
-            image = tf.pad(image, [[top, h - ih - top], [left, w - iw - left], [0, 0]])
+            image = tf.pad(image, lead + [[top, h - ih - top], [left, w - iw - left], [0, 0]])
         else:
             image = tf.image.resize(image, (h, w))
     return image
