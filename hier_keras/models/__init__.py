@@ -11,5 +11,6 @@ Example:
 from hier_keras.models.base import HierarchicalModel, load_preset
 from hier_keras.models.cnnrnn import CNNRNN
 from hier_keras.models.hierarchical_cnn import HierarchicalCNN
+from hier_keras.models.minpoolnet import MinPoolNet
 
-__all__ = ["HierarchicalModel", "HierarchicalCNN", "CNNRNN", "load_preset"]
+__all__ = ["HierarchicalModel", "HierarchicalCNN", "CNNRNN", "MinPoolNet", "load_preset"]
