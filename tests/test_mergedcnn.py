@@ -141,6 +141,9 @@ def test_from_towers_joins_independently_built_levels(fashion_tree):
               for n in fashion_tree.level_names]
     for t, n in zip(towers, fashion_tree.level_names):
         assert list(t.predict(x, verbose=0)) == [n]
+    towers[0].compile(total_steps=1)  # a single-level model trains on its own level only
+    hist = towers[0].fit(x, fashion_tree.leaf_paths()[:4], epochs=1, batch_size=4, verbose=0)
+    assert "coarse_accuracy" in hist.history and "fine_accuracy" not in hist.history
     joined = MergedCNN.from_towers(towers, adaptation_alpha=None)
     assert joined.topology == "separate" and joined.output_levels == fashion_tree.level_names
     got = joined.predict(x, verbose=0)

@@ -40,6 +40,7 @@ import keras
 from keras import layers
 
 from hier_keras.backbones import get_backbone_spec
+from hier_keras.hierarchy import Hierarchy
 from hier_keras.layers.classifier_adaptation import AdaptationMixin
 from hier_keras.models.base import HierarchicalModel, transfer_matching_weights
 from hier_keras.models.mergedcnn.mergedcnn_presets import PRESETS
@@ -113,8 +114,8 @@ class MergedCNN(AdaptationMixin, HierarchicalModel):
         self.topology = topology
         self.dropout_rate = float(dropout)
         self._levels_arg = list(levels) if levels is not None else None
-        super().__init__(hierarchy, input_shape, **kwargs)
-        tree = self.hierarchy
+        # The levels first: the base class builds its per-level metrics from `output_levels`.
+        tree = Hierarchy.from_dict(hierarchy)
         if levels is None:
             self._levels = list(tree.level_names)
         else:
@@ -122,6 +123,7 @@ class MergedCNN(AdaptationMixin, HierarchicalModel):
             if not ids:
                 raise ValueError("`levels` is empty; give at least one level name.")
             self._levels = [tree.level_names[i] for i in ids]
+        super().__init__(tree, input_shape, **kwargs)
         spec = get_backbone_spec(backbone, **self.backbone_kwargs)
         self.num_stages = spec.num_stages
         self.shared_stages = parse_topology(topology, spec.num_stages)
