@@ -77,8 +77,7 @@ class Ensemble(AdaptationMixin, HierarchicalModel):
 
     def __init__(self, members, adaptation_alpha=None, adaptation_order="coarse_to_fine",
                  hierarchy=None, input_shape=None, **kwargs):
-        members = [m if isinstance(m, keras.Model) else keras.saving.deserialize_keras_object(m)
-                   for m in members]
+        members = [m if isinstance(m, keras.Model) else _deserialize_member(m) for m in members]
         if not members:
             raise ValueError("An Ensemble needs at least one member model.")
         first = members[0]
@@ -148,6 +147,19 @@ def _serialize_member(model):
     serialized = keras.saving.serialize_keras_object(model)
     serialized.pop("compile_config", None)
     return serialized
+
+
+def _deserialize_member(serialized):
+    """Deserialize a member, importing every family module first (registers their classes)."""
+    import importlib
+    import pkgutil
+
+    import hier_keras.models as families
+
+    for module in pkgutil.walk_packages(families.__path__, prefix="hier_keras.models."):
+        if not module.name.endswith("_presets"):
+            importlib.import_module(module.name)
+    return keras.saving.deserialize_keras_object(serialized)
 
 
 def _levels_of(model):
