@@ -269,3 +269,18 @@ def test_small_mergedcnn_learns_on_bundled_subset(bundled):
     model.set_adaptation_alpha(search.best["fine"])
     adapted = hk.metrics.evaluate_model(model, (x[1000:], y[1000:])).iloc[0]
     assert adapted["fine_accuracy"] > 0.6
+
+
+def test_zoo_entry_loads_by_name_with_its_alpha_and_metrics(bundled):
+    """zoo/mergedcnn_small_fashion_mnist (benchmarks/mergedcnn.py): loads by name, carries its
+    validation-tuned alpha, and re-measures its stored bundled-split metrics."""
+    from hier_keras import presets as preset_io
+
+    name = "mergedcnn_small_fashion_mnist"
+    assert name in MergedCNN.preset_names()
+    model = MergedCNN.from_preset(name)
+    meta = json.loads((preset_io.zoo_entries()[name] / "metadata.json").read_text())
+    assert model.adaptation_alpha is not None and model.topology == "merge-1"
+    res = hk.metrics.evaluate_model(model, (bundled["x_test"], bundled["y_test"])).iloc[0]
+    for key in ("coarse_accuracy", "medium_accuracy", "fine_accuracy", "exact_match", "consistency"):
+        assert abs(res[key] - meta["metrics_bundled"][key]) <= meta["tolerance"], key
