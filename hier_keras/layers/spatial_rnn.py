@@ -446,7 +446,7 @@ class HierarchicalRNN2D(layers.Layer):
     """
 
     def __init__(self, units, cell="srn", directions="all", cross_scale=True,
-                 scale_initializer="glorot_uniform", **rnn_kwargs):
+                 scale_initializer="zeros", **rnn_kwargs):
         base = {k: rnn_kwargs.pop(k) for k in ("name", "dtype", "trainable") if k in rnn_kwargs}
         super().__init__(**base)
         self.units = int(units)

@@ -1,0 +1,3 @@
+from hier_keras.models.chrnn.chrnn import CHRNN
+
+__all__ = ["CHRNN"]
