@@ -327,6 +327,7 @@ class SpatialRNN2D(layers.Layer):
                 "SpatialRNN2D needs inputs (batch, H, W, C) with static H and W (the wavefront "
                 f"is unrolled over the grid); received shape {tuple(input_shape)}.")
         d, u, gu = len(self.directions), self.units, self.gates * self.units
+        self.grid_shape = (int(input_shape[1]), int(input_shape[2]))
         self.kernel = self.add_weight(shape=(d, int(input_shape[-1]), gu),
                                       initializer=self.kernel_initializer, name="kernel")
         self.row_kernel = self.add_weight(shape=(d, u, gu), initializer=self.recurrent_initializer,

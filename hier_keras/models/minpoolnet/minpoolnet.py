@@ -53,17 +53,21 @@ from hier_keras.models.base import HierarchicalModel
 from hier_keras.models.minpoolnet.minpoolnet_presets import PRESETS
 
 MAP_HEADS = ("conv", "fc")
+REDUCTIONS = ("batch", "labelled")
 #: Backbones whose class maps come from FC layers (`map_head="fc"` by default).
 FC_BACKBONES = ("alexnet", "alexnet_small")
 
 
-def minpool_loss(y, logits, level_weights):
+def minpool_loss(y, logits, level_weights, reduction="batch"):
     """Eq. 7: `mean_batch(sum_l w_l * 1_l(x) * CE_l(x))`, `1_l(x) = [y[:, l] >= 0]`.
 
     Args:
         y: int `(batch, depth)` labels, `-1` (or `-2`) where unknown.
         logits: list of `(batch, n_l)` scores, coarsest first.
         level_weights: one weight per level (the paper: `[lambda, ..., 1]`).
+        reduction: `"batch"` (eq. 7: every level's terms summed over the
+            batch and divided by the batch size) or `"labelled"` (each
+            level's terms averaged over the samples labelled at that level).
 
     Returns:
         Scalar float32. A sample's fine term and its gradient are exactly 0
@@ -76,18 +80,23 @@ def minpool_loss(y, logits, level_weights):
     >>> z = [np.zeros((2, 2), "float32"), np.zeros((2, 3), "float32")]
     >>> round(float(minpool_loss(y, z, [1.0, 1.0])), 4)  # (log2 + log3 + log2) / 2
     1.2425
+    >>> round(float(minpool_loss(y, z, [1.0, 1.0], "labelled")), 4)  # log2 + log3
+    1.7918
     """
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"Unknown loss reduction {reduction!r}; choose one of {REDUCTIONS}.")
     y = ops.cast(y, "int32")
-    total = None
+    total = ops.zeros((), "float32")
     for level, (scores, weight) in enumerate(zip(logits, level_weights)):
         if not weight:
             continue
-        per_sample, _ = masked_sparse_categorical_crossentropy(y[:, level], scores)
-        term = float(weight) * per_sample
-        total = term if total is None else total + term
-    if total is None:
-        return ops.zeros((), "float32")
-    return ops.mean(total)
+        per_sample, mask = masked_sparse_categorical_crossentropy(y[:, level], scores)
+        if reduction == "batch":
+            term = ops.mean(per_sample)
+        else:  # the numerator is 0 whenever the count is, so the maximum only avoids 0/0
+            term = ops.sum(per_sample) / ops.maximum(ops.sum(mask), 1.0)
+        total = total + float(weight) * term
+    return total
 
 
 @keras.saving.register_keras_serializable(package="hier_keras")
@@ -111,6 +120,12 @@ class MinPoolNet(HierarchicalModel):
         coarse_loss_weight: lambda of eq. 7 (weight of every coarser level's
             loss). Defaults to 1 (the paper's best, Fig. 5). 0 trains the
             plain fine classifier (the paper's baseline and oracle).
+        loss_reduction: `"batch"` (eq. 7 as written: the sum over the batch
+            divided by its size, so the fine term's weight is the share of
+            fine-labelled images) or `"labelled"` (each level averaged over
+            the images labelled at that level, as the package's default loss;
+            equal to eq. 7 with the fine term scaled by batch size / fine
+            count). Defaults to `"batch"`.
         whitening: optional fitted `hk.data.whitening.Whitening` (or its
             `to_config()` dict): GCN + ZCA applied to the raw images inside
             the model instead of the mean/std normalisation. Kept in the
@@ -120,8 +135,9 @@ class MinPoolNet(HierarchicalModel):
 
     Example:
 
-    >>> import hier_keras as hk, numpy as np
-    >>> model = hk.models.MinPoolNet.from_preset("small_fashion_mnist")
+    >>> import numpy as np
+    >>> from hier_keras.models.minpoolnet import MinPoolNet
+    >>> model = MinPoolNet.from_preset("small_fashion_mnist")
     >>> out = model.predict(np.zeros((2, 28, 28, 1)), verbose=0)
     >>> {k: v.shape for k, v in sorted(out.items())}
     {'coarse': (2, 2), 'fine': (2, 10), 'medium': (2, 6)}
@@ -135,7 +151,8 @@ class MinPoolNet(HierarchicalModel):
                       "map_head": "conv"}
 
     def __init__(self, hierarchy, input_shape, backbone="small", backbone_kwargs=None,
-                 map_head=None, map_size=36, coarse_loss_weight=1.0, whitening=None, **kwargs):
+                 map_head=None, map_size=36, coarse_loss_weight=1.0, loss_reduction="batch",
+                 whitening=None, **kwargs):
         if map_head is None:
             map_head = "fc" if backbone in FC_BACKBONES else "conv"
         if map_head not in MAP_HEADS:
@@ -145,6 +162,10 @@ class MinPoolNet(HierarchicalModel):
                 f"`coarse_loss_weight` (lambda of eq. 7) must be >= 0; received "
                 f"{coarse_loss_weight}."
             )
+        if loss_reduction not in REDUCTIONS:
+            raise ValueError(
+                f"Unknown loss_reduction {loss_reduction!r}; choose one of {REDUCTIONS}."
+            )
         if int(map_size) < 1:
             raise ValueError(f"`map_size` must be a positive int; received {map_size}.")
         self.backbone_name = backbone
@@ -152,6 +173,7 @@ class MinPoolNet(HierarchicalModel):
         self.map_head = map_head
         self.map_size = int(map_size)
         self.coarse_loss_weight = float(coarse_loss_weight)
+        self.loss_reduction = loss_reduction
         self.whitening = None if whitening is None else Whitening.from_config(whitening)
         super().__init__(hierarchy, input_shape, **kwargs)
         if self.whitening is not None:
@@ -234,7 +256,8 @@ class MinPoolNet(HierarchicalModel):
         if scores is None:  # probabilities (e.g. a loss on predict() outputs)
             scores = {n: ops.log(ops.maximum(p, 1e-7)) for n, p in y_pred.items()
                       if not n.startswith("_")}
-        return minpool_loss(y, [scores[n] for n in self.level_names], self.loss_level_weights)
+        return minpool_loss(y, [scores[n] for n in self.level_names], self.loss_level_weights,
+                            self.loss_reduction)
 
     def plateau_callback(self, **overrides):
         """`keras.callbacks.ReduceLROnPlateau` from `training_config["reduce_lr_on_plateau"]`.
@@ -256,6 +279,7 @@ class MinPoolNet(HierarchicalModel):
             map_head=self.map_head,
             map_size=self.map_size,
             coarse_loss_weight=self.coarse_loss_weight,
+            loss_reduction=self.loss_reduction,
             whitening=None if self.whitening is None else self.whitening.to_config(),
         )
         return config

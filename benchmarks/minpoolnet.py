@@ -1,0 +1,329 @@
+"""MinPoolNet weak supervision at our scale: Tables I/II/IV, the lambda sweep (Fig. 5), cost ratio.
+
+Min-pooling paper (PAPERS.md section 4) on Fashion-MNIST with its 3-level tree.
+For each seed the train pool is split per fine class (`hk.data.partial_labels`)
+into S_fine (full label paths) and S_coarse (fine label hidden, -1; with
+`--coarse-labels parent`, the default, S_coarse keeps every coarser level, as
+in the paper's 2-level setting where "coarse" is the parent of the fine
+class; `root` keeps level 0 only, as `partial_labels` returns). Settings are
+`fine:coarse` percentages of the pool: Table II `10:50, 20:50, 50:50`, Table
+IV `50:10, 50:20, 50:50`.
+
+Methods, all on the same backbone and the same number of optimizer steps
+(`--steps`, batch `--batch-size`; no augmentation):
+
+- `baseline`: MinPoolNet with lambda = 0 on S_fine only (standard fine
+  classification; the paper's baseline);
+- `minpoolnet`: MinPoolNet (eq. 7, lambda = 1) on S_fine + S_coarse with
+  ratio-keeping batches (`hk.data.ratio_batches`);
+- `pseudo_label`: CNN-RNN (`CNNRNN.from_preset("small_fashion_mnist")`,
+  same backbone) with `hk.training.pseudo_label_fit`: train on S_fine,
+  pseudo-label S_coarse with its known coarser labels fed first (CNN-RNN*),
+  retrain on both (twice the steps of one training);
+- `oracle`: MinPoolNet with lambda = 0 on S_fine + S_coarse with the true fine
+  labels (the upper bound).
+
+`gap_closed = (method - baseline) / (oracle - baseline)` per seed, then
+averaged. Also the lambda sweep of Fig. 5 at one setting, and the cost of a
+MinPoolNet training step relative to a flat fine classifier on the same
+backbone (`HierarchicalCNN`, `head="single"`). The best MinPoolNet (test
+fine accuracy) is exported to `zoo/` with its label fractions.
+
+    python benchmarks/minpoolnet.py --train-limit 10000 --steps 600 --seeds 3
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from common import (  # noqa: E402
+    RESULTS,
+    base_parser,
+    command_line,
+    load_data,
+    mean_std_table,
+    median_step_time,
+    to_markdown,
+    write_results,
+)
+
+ZOO_NAME = "minpoolnet_small_fashion_mnist"
+
+
+def parse_settings(text):
+    out = []
+    for item in text.split(","):
+        fine, coarse = item.split(":")
+        out.append((float(fine) / 100, float(coarse) / 100))
+    return out
+
+
+def main(argv=None):
+    p = base_parser(__doc__.split("\n")[0], epochs=1, seeds=3)
+    p.add_argument("--steps", type=int, default=600, help="optimizer steps per training")
+    p.add_argument("--settings", default="10:50,20:50,50:50,50:10,50:20")
+    p.add_argument("--methods", default="baseline,minpoolnet,pseudo_label,oracle")
+    p.add_argument("--lambdas", default="0.25,0.5,1,2,4")
+    p.add_argument("--lambda-setting", default="10:50")
+    p.add_argument("--lambda-seeds", type=int, default=None, help="seeds of the sweep")
+    p.add_argument("--coarse-labels", default="parent", choices=["parent", "root"])
+    p.add_argument("--loss-reduction", default="batch", choices=["batch", "labelled"])
+    p.add_argument("--widths", default="16,32,64", help="widths of the small backbone")
+    p.add_argument("--learning-rate", type=float, default=0.05)
+    p.add_argument("--test-limit", type=int, default=None)
+    p.add_argument("--cost-batch", type=int, default=128)
+    p.add_argument("--export", default=f"zoo/{ZOO_NAME}", help="'' to skip the zoo export")
+    p.set_defaults(batch_size=64, tag="")
+    args = p.parse_args(argv)
+
+    import keras
+    import numpy as np
+    import pandas as pd
+
+    import hier_keras as hk
+    from hier_keras.models.minpoolnet import MinPoolNet
+    from hier_keras.training import pseudo_label_fit
+
+    data = load_data(args.source, args.train_limit)
+    tree = hk.Hierarchy.fashion_mnist()
+    x, y = data["x_train"], data["y_train"]
+    xt, yt = data["x_test"], data["y_test"]
+    if args.test_limit:
+        xt, yt = xt[:args.test_limit], yt[:args.test_limit]
+    xt = xt.astype("float32")
+    widths = [int(w) for w in args.widths.split(",")]
+    training = {"optimizer": "sgd", "learning_rate": args.learning_rate, "momentum": 0.9,
+                "nesterov": True, "weight_decay": 5e-4, "schedule": {"type": "cosine"},
+                "batch_size": args.batch_size, "augment": False}
+    methods = args.methods.split(",")
+    steps, bs = args.steps, args.batch_size
+
+    def build_minpool(lam):
+        return MinPoolNet.from_preset("small_fashion_mnist", backbone_kwargs={"widths": widths},
+                                      coarse_loss_weight=lam, loss_reduction=args.loss_reduction,
+                                      training_config=training)
+
+    def build_cnnrnn():
+        return hk.models.CNNRNN.from_preset("small_fashion_mnist",
+                                            backbone_kwargs={"widths": widths},
+                                            training_config=training)
+
+    def fine_accuracy(model):
+        if hasattr(model, "decoding"):
+            pred = model.predict_label_paths(xt, batch_size=500)[:, -1]
+        else:
+            pred = model.predict(xt, batch_size=500, verbose=0)["fine"].argmax(-1)
+        return float(np.mean(pred == yt[:, -1]))
+
+    def train(model, images, labels, is_fine, seed):
+        keras.utils.set_random_seed(seed)
+        if is_fine.all() or not is_fine.any():
+            # One labelled set: plain shuffled batches (ratio_batches needs both sets).
+            ds = hk.data.from_arrays(images, labels, tree, batch_size=bs, shuffle=True,
+                                     seed=seed).repeat()
+        else:
+            ds = hk.data.ratio_batches(images, labels, is_fine, batch_size=bs, seed=seed)
+        model.compile(total_steps=steps)
+        t0 = time.perf_counter()
+        model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=args.verbose)
+        return time.perf_counter() - t0
+
+    def split(fine_frac, coarse_frac, seed):
+        _, is_fine, keep = hk.data.partial_labels(y, tree, fine_fraction=fine_frac,
+                                                  coarse_fraction=coarse_frac, seed=seed)
+        labels = y.copy()
+        labels[~is_fine, -1] = -1
+        if args.coarse_labels == "root":
+            labels[~is_fine, 1:] = -1
+        return labels[keep], is_fine[keep], x[keep], y[keep]
+
+    rows, best = [], None
+    cache = {}  # baseline / oracle runs shared between settings
+
+    def run_minpool(key, lam, images, labels, is_fine, seed, setting):
+        nonlocal best
+        if key is not None and key in cache:
+            return cache[key]
+        model = build_minpool(lam)
+        secs = train(model, images, labels, is_fine, seed)
+        acc = fine_accuracy(model)
+        if lam > 0 and (best is None or acc > best[0]):
+            best = (acc, model, setting, lam, seed)
+        out = (acc, secs)
+        if key is not None:
+            cache[key] = out
+        return out
+
+    settings = parse_settings(args.settings)
+    lambda_setting = parse_settings(args.lambda_setting)[0]
+    lambdas = [float(v) for v in args.lambdas.split(",")] if args.lambdas else []
+    for seed in range(args.seeds):
+        for fine_frac, coarse_frac in settings:
+            labels, is_fine, xs, ys = split(fine_frac, coarse_frac, seed)
+            base = {"fine_pct": round(100 * fine_frac), "coarse_pct": round(100 * coarse_frac),
+                    "seed": seed, "n_fine": int(is_fine.sum()), "n_coarse": int((~is_fine).sum())}
+            setting = (fine_frac, coarse_frac)
+            for method in methods:
+                t0 = time.perf_counter()
+                extra = {}
+                if method == "baseline":
+                    acc, _ = run_minpool(("baseline", fine_frac, seed), 0.0, xs[is_fine],
+                                         ys[is_fine], np.ones(int(is_fine.sum()), bool), seed,
+                                         setting)
+                elif method == "minpoolnet":
+                    acc, _ = run_minpool(None, 1.0, xs, labels, is_fine, seed, setting)
+                elif method == "oracle":
+                    acc, _ = run_minpool(("oracle", fine_frac + coarse_frac, seed), 0.0, xs, ys,
+                                         np.ones(len(ys), bool), seed, setting)
+                elif method == "pseudo_label":
+                    keras.utils.set_random_seed(seed)
+                    out = pseudo_label_fit(
+                        build_cnnrnn, xs[is_fine], ys[is_fine], xs[~is_fine], labels[~is_fine],
+                        epochs=max(1, round(steps * bs / max(int(is_fine.sum()), 1))),
+                        retrain_epochs=max(1, round(steps * bs / len(ys))), batch_size=bs,
+                        augment=False, seed=seed, y_coarse_true=ys[~is_fine])
+                    acc = fine_accuracy(out["model"])
+                    extra = {"pseudo_label_accuracy": out["pseudo_label_accuracy"]}
+                else:
+                    raise ValueError(f"Unknown method {method!r}.")
+                rows.append({**base, "method": method, "fine_accuracy": acc,
+                             "seconds": time.perf_counter() - t0, **extra})
+                print(rows[-1], flush=True)
+        for lam in lambdas if seed < (args.lambda_seeds or args.seeds) else []:
+            labels, is_fine, xs, ys = split(*lambda_setting, seed)
+            if lam == 1.0 and lambda_setting in settings and "minpoolnet" in methods:
+                acc = next(r["fine_accuracy"] for r in rows if r["method"] == "minpoolnet"
+                           and r["seed"] == seed and r["fine_pct"] == round(100 * lambda_setting[0])
+                           and r["coarse_pct"] == round(100 * lambda_setting[1]))
+            else:
+                acc, _ = run_minpool(None, lam, xs, labels, is_fine, seed, lambda_setting)
+            rows.append({"fine_pct": round(100 * lambda_setting[0]),
+                         "coarse_pct": round(100 * lambda_setting[1]), "seed": seed,
+                         "method": f"lambda={lam:g}", "fine_accuracy": acc})
+            print(rows[-1], flush=True)
+
+    df = pd.DataFrame(rows)
+    # Share of the baseline-to-oracle gap closed, per seed and setting.
+    gaps = []
+    for (f, c, s), g in df[~df.method.str.startswith("lambda")].groupby(
+            ["fine_pct", "coarse_pct", "seed"]):
+        acc = dict(zip(g.method, g.fine_accuracy))
+        if "baseline" in acc and "oracle" in acc and acc["oracle"] > acc["baseline"]:
+            for m in ("minpoolnet", "pseudo_label"):
+                if m in acc:
+                    gaps.append({"fine_pct": f, "coarse_pct": c, "seed": s, "method": m,
+                                 "gap_closed": (acc[m] - acc["baseline"])
+                                 / (acc["oracle"] - acc["baseline"])})
+    gap_df = pd.DataFrame(gaps)
+
+    # Cost ratio: one training step of MinPoolNet vs a flat fine classifier, same backbone.
+    cost = measure_cost(build_minpool, widths, training, args.cost_batch)
+
+    name = "minpoolnet" + (f"_{args.tag}" if args.tag else "")
+    main_df = df[~df.method.str.startswith("lambda")]
+    table = mean_std_table(main_df, ["fine_pct", "coarse_pct", "method"], ["fine_accuracy"])
+    gap_table = (mean_std_table(gap_df, ["fine_pct", "coarse_pct", "method"], ["gap_closed"])
+                 if len(gap_df) else "(no gap: baseline or oracle missing)")
+    lam_df = df[df.method.str.startswith("lambda")]
+    lam_table = mean_std_table(lam_df, ["method"], ["fine_accuracy"]) if len(lam_df) else "-"
+    cost_table = to_markdown(pd.DataFrame([cost]))
+    notes = (
+        f"Scale: Fashion-MNIST, {args.source} data, train pool = first "
+        f"{len(x)} train images, test = {len(xt)} test images; small backbone widths "
+        f"{widths}; {steps} SGD steps of batch {bs} per training (cosine, lr "
+        f"{args.learning_rate}, Nesterov 0.9, wd 5e-4), no augmentation; {args.seeds} seeds "
+        f"(mean +- std over seeds). S_coarse keeps the {args.coarse_labels} labels "
+        f"({'medium + coarse' if args.coarse_labels == 'parent' else 'level 0 only'}); "
+        f"eq. 7 reduction '{args.loss_reduction}'. Pseudo-labelling trains twice "
+        f"(2 x {steps} steps). Columns in percent. CPU only; timings are not comparable "
+        "across machines.\n\n"
+        "## Fine accuracy (Tables I/II/IV analogue)\n\n" + table +
+        "\n\n## Share of the baseline-to-oracle gap closed (percent)\n\n" + gap_table +
+        f"\n\n## Lambda sweep (Fig. 5 analogue) at fine:coarse = {args.lambda_setting}\n\n"
+        + lam_table +
+        "\n\n## Cost ratio (median training step, batch "
+        f"{args.cost_batch}, same backbone)\n\n" + cost_table + "\n"
+    )
+    if best is not None and args.export:
+        acc, model, (ff, cf), lam, seed = best
+        from hier_keras.metrics import evaluate_model
+
+        metrics = evaluate_model(model, (xt, yt))
+        model.save_to_preset(
+            args.export, metrics=metrics, dataset="fashion_mnist",
+            split="test", data_source=data["source"], command=command_line(),
+            label_fractions={"fine": ff, "coarse": cf, "coarse_labels": args.coarse_labels,
+                             "pool": len(x), "n_fine": int(round(ff * len(x))),
+                             "n_coarse": int(round(cf * len(x)))},
+            coarse_loss_weight=lam, seed=seed, steps=steps)
+        notes += (f"\nExported the best MinPoolNet (fine:coarse {ff:.0%}:{cf:.0%}, lambda {lam:g}, "
+                  f"seed {seed}, test fine accuracy {acc:.4f}) to `{args.export}`.\n")
+    write_results(name, df, "", command_line(), notes)
+    if len(gap_df):
+        gap_df.to_csv(RESULTS / f"{name}_gap.csv", index=False)
+    plot(df, gap_df, RESULTS / f"{name}.png")
+    return df
+
+
+def measure_cost(build_minpool, widths, training, batch):
+    import numpy as np
+
+    import hier_keras as hk
+
+    tree = hk.Hierarchy.fashion_mnist()
+    rng = np.random.default_rng(0)
+    xb = rng.uniform(0, 255, (batch, 28, 28, 1)).astype("float32")
+    yb = tree.complete(rng.integers(0, 10, batch))
+    yb[: batch // 2, -1] = -1
+    out = {}
+    flat = hk.models.HierarchicalCNN.from_preset(
+        "small_fashion_mnist", backbone_kwargs={"widths": widths}, head="single",
+        training_config=training)
+    for key, model, labels in (("flat_ms", flat, tree.complete(yb[:, -1].clip(0))),
+                               ("minpoolnet_ms", build_minpool(1.0), yb)):
+        model.compile(total_steps=100)
+        out[key] = 1000 * median_step_time(lambda: model.train_on_batch(xb, labels), repeats=15,
+                                           warmup=3)
+    out["ratio"] = out["minpoolnet_ms"] / out["flat_ms"]
+    return {k: round(v, 3) for k, v in out.items()}
+
+
+def plot(df, gap_df, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    main = df[~df.method.str.startswith("lambda")]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for ax, (fixed, vary, title) in zip(axes[:2], [("coarse_pct", "fine_pct", "|S_coarse| = 50%"),
+                                                   ("fine_pct", "coarse_pct", "|S_fine| = 50%")]):
+        sub = main[main[fixed] == 50]
+        for method, g in sub.groupby("method"):
+            m = g.groupby(vary).fine_accuracy.agg(["mean", "std"]).reset_index()
+            ax.errorbar(m[vary], 100 * m["mean"], yerr=100 * m["std"].fillna(0), marker="o",
+                        capsize=3, label=method)
+        ax.set_xlabel(f"{vary} (% of the train pool)")
+        ax.set_ylabel("test fine accuracy (%)")
+        ax.set_title(title)
+        ax.legend(fontsize=8)
+    lam = df[df.method.str.startswith("lambda")]
+    if len(lam):
+        lam = lam.assign(lam=lam.method.str.split("=").str[1].astype(float))
+        m = lam.groupby("lam").fine_accuracy.agg(["mean", "std"]).reset_index()
+        axes[2].errorbar(m["lam"], 100 * m["mean"], yerr=100 * m["std"].fillna(0), marker="o",
+                         capsize=3)
+        axes[2].set_xscale("log", base=2)
+        axes[2].set_xlabel("lambda")
+        axes[2].set_ylabel("test fine accuracy (%)")
+        axes[2].set_title("lambda sweep")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+if __name__ == "__main__":
+    main()
