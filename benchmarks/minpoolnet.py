@@ -76,7 +76,7 @@ def main(argv=None):
     p.add_argument("--learning-rate", type=float, default=0.05)
     p.add_argument("--test-limit", type=int, default=None)
     p.add_argument("--cost-batch", type=int, default=128)
-    p.add_argument("--export", default=f"zoo/{ZOO_NAME}", help="'' to skip the zoo export")
+    p.add_argument("--export", default=ZOO_NAME, help="zoo entry name; '' to skip the zoo export")
     p.set_defaults(batch_size=64, tag="")
     args = p.parse_args(argv)
 
@@ -249,19 +249,23 @@ def main(argv=None):
         f"{args.cost_batch}, same backbone)\n\n" + cost_table + "\n"
     )
     if best is not None and args.export:
-        acc, model, (ff, cf), lam, seed = best
-        from hier_keras.metrics import evaluate_model
+        import tempfile
 
-        metrics = evaluate_model(model, (xt, yt))
-        model.save_to_preset(
-            args.export, metrics=metrics, dataset="fashion_mnist",
-            split="test", data_source=data["source"], command=command_line(),
-            label_fractions={"fine": ff, "coarse": cf, "coarse_labels": args.coarse_labels,
-                             "pool": len(x), "n_fine": int(round(ff * len(x))),
-                             "n_coarse": int(round(cf * len(x)))},
-            coarse_loss_weight=lam, seed=seed, steps=steps)
+        import export_zoo
+
+        acc, model, (ff, cf), lam, seed = best
+        fractions = {"fine": ff, "coarse": cf, "coarse_labels": args.coarse_labels,
+                     "pool": len(x), "n_fine": int(round(ff * len(x))),
+                     "n_coarse": int(round(cf * len(x)))}
+        note = (f"trained on label fractions {fractions} of the first {len(x)} training images; "
+                f"lambda {lam:g}, loss reduction '{args.loss_reduction}', seed {seed}, "
+                f"{steps} steps of batch {bs}")
+        with tempfile.TemporaryDirectory() as tmp:
+            model.save_to_preset(tmp, label_fractions=fractions, coarse_loss_weight=lam,
+                                 seed=seed, steps=steps, data_source=data["source"])
+            export_zoo.main([tmp, args.export, "--command", command_line(), "--note", note])
         notes += (f"\nExported the best MinPoolNet (fine:coarse {ff:.0%}:{cf:.0%}, lambda {lam:g}, "
-                  f"seed {seed}, test fine accuracy {acc:.4f}) to `{args.export}`.\n")
+                  f"seed {seed}, test fine accuracy {acc:.4f}) to `zoo/{args.export}`.\n")
     write_results(name, df, "", command_line(), notes)
     if len(gap_df):
         gap_df.to_csv(RESULTS / f"{name}_gap.csv", index=False)
