@@ -1,31 +1,84 @@
-"""Every zoo entry loads by name (no network, sha256 checked) and still scores what its
-metadata says on the bundled test split."""
+"""Every zoo entry loads by name (no network, sha256 checked) and through its SavedModel with
+the same predictions, and still scores what its metadata says on the bundled test split."""
 
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import hier_keras as hk
 from hier_keras import presets as preset_io
+from hier_keras.models.base import import_all_families
 
-INDEX = Path(__file__).resolve().parents[1] / "zoo" / "index.json"
+ZOO = Path(__file__).resolve().parents[1] / "zoo"
+INDEX = ZOO / "index.json"
 ENTRIES = json.loads(INDEX.read_text()) if INDEX.exists() else []
+# Largest |Keras - SavedModel| probability difference accepted (both run float32 on the CPU).
+SERVING_ATOL = 1e-5
 
 
-def test_zoo_has_the_cnnrnn_entry():
-    assert "cnnrnn_small_fashion_mnist" in [e["name"] for e in ENTRIES]
-    assert set(e["name"] for e in ENTRIES) <= set(preset_io.zoo_entries())
+def _family(name):
+    import keras
+
+    import_all_families()
+    cls = keras.saving.get_registered_object(f"hier_keras>{name}")
+    assert cls is not None, f"index names an unknown family {name!r}"
+    return cls
+
+
+def test_index_lists_every_entry_and_each_has_a_saved_model():
+    names = [e["name"] for e in ENTRIES]
+    assert "cnnrnn_small_fashion_mnist" in names and "mergedcnn_small_fashion_mnist" in names
+    on_disk = sorted(d.name for d in ZOO.iterdir() if (d / "metadata.json").exists())
+    assert sorted(names) == on_disk  # index.json regenerated with every export
+    assert set(names) <= set(preset_io.zoo_entries())
+    for entry in ENTRIES:
+        meta = json.loads((ZOO / entry["name"] / "metadata.json").read_text())
+        hashed = [f for f in meta["files"] if f.startswith("saved_model/")]
+        assert "saved_model/saved_model.pb" in hashed, entry["name"]
+        assert any(f.startswith("saved_model/variables/") for f in hashed), entry["name"]
+        assert entry["saved_model"] is True
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e["name"] for e in ENTRIES])
-def test_zoo_entry_loads_by_name_and_reproduces_its_metrics(entry, bundled):
-    family = getattr(hk.models, entry["family"])
-    model = family.from_preset(entry["name"])
+def test_zoo_entry_loads_both_ways_and_reproduces_its_metrics(entry, bundled):
+    import tensorflow as tf
+
+    family = _family(entry["family"])
+    model = family.from_preset(entry["name"])  # verifies every sha256, saved_model/ included
     assert entry["name"] in family.preset_names()
-    meta = json.loads((preset_io.zoo_entries()[entry["name"]] / "metadata.json").read_text())
-    res = hk.metrics.evaluate_model(model, (bundled["x_test"], bundled["y_test"])).iloc[0]
+    directory = preset_io.zoo_entries()[entry["name"]]
+    meta = json.loads((directory / "metadata.json").read_text())
+
+    x, y = bundled["x_test"], bundled["y_test"]
+    keras_probs = model.predict(model.check_images(x), batch_size=500, verbose=0)
+    loaded = tf.saved_model.load(str(directory / "saved_model"))
+    served = {k: [] for k in keras_probs}
+    for start in range(0, len(x), 500):
+        out = loaded.serve(tf.constant(model.check_images(x[start:start + 500])))
+        for k in served:
+            served[k].append(np.asarray(out[k]))
+    assert sorted(keras_probs) == sorted(meta["serving"]["outputs"])
+    for k in keras_probs:
+        np.testing.assert_allclose(np.concatenate(served[k]), keras_probs[k], atol=SERVING_ATOL)
+
+    res = hk.metrics.evaluate_model(model, (x, y)).iloc[0]
     tol = meta.get("tolerance", 0.005)
+    checked = 0
     for key, want in meta["metrics_bundled"].items():
         if key.endswith("accuracy") or key in ("exact_match", "consistency"):
             assert abs(res[key] - want) <= tol, (key, res[key], want)
+            checked += 1
+    assert checked >= 4
+
+
+def test_corrupted_saved_model_file_is_reported_by_name(tmp_path):
+    entry = ENTRIES[0]["name"]
+    copy = tmp_path / entry
+    shutil.copytree(preset_io.zoo_entries()[entry], copy)
+    index = copy / "saved_model" / "variables" / "variables.index"
+    index.write_bytes(index.read_bytes()[:-1] + b"\0")
+    with pytest.raises(preset_io.PresetError, match="saved_model/variables/variables.index"):
+        _family(ENTRIES[0]["family"]).from_preset(str(copy))

@@ -400,8 +400,7 @@ def load_preset(directory, cls=None, load_weights=True, **overrides):
     config = dict(serialized["config"])
     model_cls = keras.saving.get_registered_object(serialized.get("registered_name"))
     if model_cls is None:
-        import hier_keras.models  # noqa: F401  (registers every family)
-
+        import_all_families()
         model_cls = keras.saving.get_registered_object(serialized.get("registered_name"))
     if model_cls is None:
         raise preset_io.PresetError(
@@ -427,6 +426,23 @@ def load_preset(directory, cls=None, load_weights=True, **overrides):
     saved.load_weights(weights)
     transfer_matching_weights(saved, model)
     return model
+
+
+def import_all_families():
+    """Import every module under `hier_keras.models` (registers each family's classes).
+
+    `hier_keras.models` itself imports only some families; a preset of another one
+    (`MergedCNN`, `CHRNN`, ...) names its class by its registered name, which exists
+    only once its module is imported.
+    """
+    import importlib
+    import pkgutil
+
+    import hier_keras.models as families
+
+    for module in pkgutil.walk_packages(families.__path__, prefix="hier_keras.models."):
+        if not module.name.endswith("_presets"):
+            importlib.import_module(module.name)
 
 
 def transfer_matching_weights(source, target) -> int:
