@@ -10,7 +10,8 @@ Example:
 
 from hier_keras.models.base import HierarchicalModel, load_preset
 from hier_keras.models.cnnrnn import CNNRNN
+from hier_keras.models.dhnn import DHNN
 from hier_keras.models.hierarchical_cnn import HierarchicalCNN
 from hier_keras.models.minpoolnet import MinPoolNet
 
-__all__ = ["HierarchicalModel", "HierarchicalCNN", "CNNRNN", "MinPoolNet", "load_preset"]
+__all__ = ["HierarchicalModel", "HierarchicalCNN", "CNNRNN", "DHNN", "MinPoolNet", "load_preset"]

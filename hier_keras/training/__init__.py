@@ -1,6 +1,7 @@
 """Training utilities: resumable fitting with the preset's schedule, pseudo-labelling."""
 
+from hier_keras.training.alternating import AlternatingTraining
 from hier_keras.training.fit import fit_model, steps_in
 from hier_keras.training.pseudo_label import pseudo_label_fit
 
-__all__ = ["fit_model", "pseudo_label_fit", "steps_in"]
+__all__ = ["AlternatingTraining", "fit_model", "pseudo_label_fit", "steps_in"]
