@@ -1,4 +1,4 @@
-"""`hier-keras` command line: demo, train, evaluate, predict, export, presets.
+"""`hier-keras` command line: demo, train, tune, evaluate, predict, export, presets.
 
 Examples:
 
@@ -6,9 +6,15 @@ Examples:
     hier-keras presets
     hier-keras train --family HierarchicalCNN --preset small_fashion_mnist \
         --epochs 5 --output runs/small
+    hier-keras train --family CNNRNN --strategy mirrored --mixed-precision --jit  # GPUs
+    hier-keras tune --family CNNRNN --trials 10 --epochs 2 --output runs/tune
     hier-keras evaluate runs/small/preset
     hier-keras predict runs/small/preset image1.png image2.png
     hier-keras export runs/small/preset serving/small
+
+`train` is resumable: it keeps a checkpoint per epoch in `<output>/checkpoint`, so a
+killed run started again with the same arguments goes on from its last finished epoch
+(`<output>/history.json` lists the epochs each run trained).
 """
 
 from __future__ import annotations
@@ -28,11 +34,22 @@ DEMO_PRESET = "small_fashion_mnist"
 DEMO_IMAGES = 120_000
 
 
-def _family(name):
-    import hier_keras.models as models
+def _families() -> dict:
+    """`{name: class}` of every family (each subclass of HierarchicalModel with presets)."""
+    from hier_keras.models.base import HierarchicalModel, import_all_families
 
-    families = {n: getattr(models, n) for n in models.__all__
-                if isinstance(getattr(models, n), type) and n != "HierarchicalModel"}
+    import_all_families()
+    found, todo = {}, list(HierarchicalModel.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith("hier_keras.") and cls.presets:
+            found[cls.__name__] = cls
+    return found
+
+
+def _family(name):
+    families = _families()
     if name not in families:
         raise SystemExit(f"Unknown family {name!r}; choose one of {sorted(families)}.")
     return families[name]
@@ -60,39 +77,125 @@ def _load_model(preset, family=None):
 
 def train(args) -> dict:
     """Train a preset on a dataset, evaluate it, save it as a preset directory."""
-    import numpy as np
+    import keras
 
     import hier_keras as hk
     from hier_keras.metrics import evaluate_model
     from hier_keras.training import fit_model
+    from hier_keras.training.distribute import (distribute_dataset, is_chief, precision_policy,
+                                                strategy_from_name, task_id)
 
     family = _family(args.family)
-    model = family.from_preset(args.preset, **json.loads(args.overrides or "{}"))
-    cfg = model.training_config
-    batch_size = args.batch_size or cfg.get("batch_size", 128)
-    train_ds, test_ds, info = hk.data.load(
-        args.dataset, batch_size=batch_size, augment=cfg.get("augment", True),
-        preprocessing=model.preprocessing, hierarchy=model.hierarchy, source=args.source,
-        data_dir=args.data_dir, seed=args.seed, return_info=True,
-    )
-    print(f"Data: {args.dataset} from {info['source']} "
-          f"({info['train_size']} train / {info['test_size']} test images)")
-    epochs = args.epochs or cfg.get("epochs", 10)
-    if getattr(args, "budget_images", None) and not args.epochs:
-        epochs = max(2, round(args.budget_images / info["train_size"]))
-    history = fit_model(model, train_ds, epochs=epochs, validation_data=test_ds,
-                        checkpoint_dir=os.path.join(args.output, "checkpoint"),
-                        steps_per_epoch=args.steps_per_epoch, verbose=args.verbose)
-    results = evaluate_model(model, test_ds)
+    strategy_name = getattr(args, "strategy", "default")
+    try:
+        strategy = strategy_from_name(strategy_name)
+    except ValueError as err:
+        raise SystemExit(str(err)) from err
+    chief = is_chief()
+    keras.utils.set_random_seed(args.seed)
+    with precision_policy(getattr(args, "mixed_precision", False)), strategy.scope():
+        model = family.from_preset(args.preset, **json.loads(args.overrides or "{}"))
+        cfg = model.training_config
+        batch_size = args.batch_size or cfg.get("batch_size", 128)
+        train_ds, test_ds, info = hk.data.load(
+            args.dataset, batch_size=batch_size, augment=cfg.get("augment", True),
+            preprocessing=model.preprocessing, hierarchy=model.hierarchy, source=args.source,
+            data_dir=args.data_dir, seed=args.seed, return_info=True,
+        )
+        if strategy_name == "multiworker":
+            train_ds, test_ds = distribute_dataset(train_ds), distribute_dataset(test_ds)
+        print(f"Data: {args.dataset} from {info['source']} "
+              f"({info['train_size']} train / {info['test_size']} test images)")
+        if strategy_name != "default":
+            print(f"Strategy: {strategy_name}, {strategy.num_replicas_in_sync} replicas "
+                  f"(global batch {batch_size})")
+        epochs = args.epochs or cfg.get("epochs", 10)
+        if getattr(args, "budget_images", None) and not args.epochs:
+            epochs = max(2, round(args.budget_images / info["train_size"]))
+        # Each worker keeps its own checkpoint; the chief's is the one a restart reads back.
+        checkpoint = os.path.join(args.output, "checkpoint" if chief else f"checkpoint_{task_id()}")
+        history = fit_model(model, train_ds, epochs=epochs, validation_data=test_ds,
+                            checkpoint_dir=checkpoint, steps_per_epoch=args.steps_per_epoch,
+                            verbose=args.verbose,
+                            compile_kwargs={"jit_compile": True} if getattr(args, "jit", False)
+                            else None)
+        # Every worker evaluates (prediction is collective under multi-worker strategies).
+        results = evaluate_model(model, test_ds)
     preset_dir = os.path.join(args.output, "preset")
+    if not chief:
+        print(f"Worker {task_id()} done; the chief writes the outputs.")
+        return {"model": model, "results": results, "test_ds": test_ds, "preset_dir": None}
     command = "hier-keras " + " ".join(sys.argv[1:]) if sys.argv else ""
     model.save_to_preset(preset_dir, metrics=results, dataset=args.dataset,
                          data_source=info["source"], split="test", command=command,
-                         epochs=epochs, seed=args.seed)
+                         epochs=epochs, seed=args.seed, strategy=strategy_name,
+                         replicas=int(strategy.num_replicas_in_sync),
+                         mixed_precision=bool(getattr(args, "mixed_precision", False)),
+                         jit_compile=bool(getattr(args, "jit", False)))
+    run_log = {"epochs": epochs, "epochs_this_run": [int(e) for e in history.epoch],
+               "optimizer_iterations": int(model.optimizer.iterations),
+               "history": {k: [float(v) for v in vals] for k, vals in history.history.items()}}
+    with open(os.path.join(args.output, "history.json"), "w") as f:
+        json.dump(run_log, f, indent=1)
     print(_format_results(results))
     print(f"Saved preset to {preset_dir}")
-    del history, np
-    return {"model": model, "results": results, "test_ds": test_ds, "preset_dir": preset_dir}
+    return {"model": model, "results": results, "test_ds": test_ds, "preset_dir": preset_dir,
+            "history": history}
+
+
+def tune(args) -> dict:
+    """Search a family's hyperparameters with keras-tuner, then tune classifier adaptation."""
+    import numpy as np
+
+    import hier_keras as hk
+    from hier_keras import tuning
+    from hier_keras.metrics import evaluate_model
+
+    if args.family not in tuning.HYPERMODELS:
+        raise SystemExit(f"No HyperModel for family {args.family!r}; tunable families: "
+                         f"{sorted(tuning.HYPERMODELS)}.")
+    data = hk.data.load_arrays(args.dataset, data_dir=args.data_dir, source=args.source)
+    x, y = data["x_train"], data["y_train"]
+    order = np.random.default_rng(args.seed).permutation(len(x))
+    n_val = int(args.val_size if args.val_size >= 1 else round(args.val_size * len(x)))
+    val_idx, train_idx = order[:n_val], order[n_val:]
+    if args.train_limit:
+        train_idx = train_idx[:args.train_limit]
+    print(f"Data: {args.dataset} from {data['source']} ({len(train_idx)} train / "
+          f"{len(val_idx)} validation images held out of the training split; "
+          f"{len(data['x_test'])} test images kept out of the search)")
+    try:
+        result = tuning.tune(
+            args.family, (x[train_idx], y[train_idx]), (x[val_idx], y[val_idx]),
+            preset=args.preset, tuner=args.tuner, max_trials=args.trials, epochs=args.epochs,
+            objective=tuning.objective_for(data["hierarchy"], args.objective, args.level),
+            adapt_alpha=not args.no_adapt, directory=os.path.join(args.output, "search"),
+            seed=args.seed, steps_per_epoch=args.steps_per_epoch,
+            overrides=json.loads(args.overrides or "{}"), space=json.loads(args.space or "{}"),
+            batch_sizes=[int(b) for b in args.batch_sizes.split(",")], verbose=args.verbose)
+    except ValueError as err:
+        raise SystemExit(str(err)) from err
+    test = evaluate_model(result.model, (data["x_test"], data["y_test"]))
+    os.makedirs(args.output, exist_ok=True)
+    result.trials.to_csv(os.path.join(args.output, "trials.csv"), index=False)
+    alpha = None
+    if result.alpha is not None:
+        alpha = {k: float(v) for k, v in result.alpha.best.items()}
+    best_dir = os.path.join(args.output, "best")
+    command = "hier-keras " + " ".join(sys.argv[1:]) if sys.argv else ""
+    result.model.save_to_preset(
+        best_dir, metrics=test, dataset=args.dataset, data_source=data["source"], split="test",
+        command=command, hyperparameters=result.hyperparameters, objective=result.objective,
+        validation=result.validation.iloc[0].to_dict(), alpha=alpha, adapted=result.adapted,
+        trials=len(result.trials))
+    print(result.trials.to_string(index=False))
+    print(f"\nBest hyperparameters ({result.objective}): {json.dumps(result.hyperparameters)}")
+    if alpha is not None:
+        print(f"Classifier adaptation alpha per level: {alpha} "
+              f"({'kept' if result.adapted else 'not kept: no gain'} on the validation split)")
+    print(_format_results(test))
+    print(f"Saved the best model to {best_dir}")
+    return {"result": result, "test": test, "preset_dir": best_dir}
 
 
 def _format_results(results):
@@ -157,13 +260,9 @@ def export(args):
 
 
 def list_presets(args):
-    import hier_keras.models as models
     from hier_keras import presets as preset_io
 
-    for name in models.__all__:
-        cls = getattr(models, name)
-        if not isinstance(cls, type) or name == "HierarchicalModel":
-            continue
+    for name, cls in sorted(_families().items()):
         print(f"{name}:")
         for preset, entry in sorted(cls.presets.items()):
             print(f"  {preset:<32} {entry.get('description', '')}")
@@ -195,8 +294,38 @@ def build_parser():
         p.add_argument("--output", default=f"runs/{name}")
         p.add_argument("--overrides", default=None, help='JSON constructor overrides, e.g. \'{"head": "single"}\'')
         p.add_argument("--verbose", type=int, default=1)
+        p.add_argument("--strategy", default="default",
+                       help="tf.distribute strategy: default (one device), mirrored (local "
+                            "GPUs), multiworker (hosts from TF_CONFIG)")
+        p.add_argument("--mixed-precision", action="store_true",
+                       help="mixed_float16 compute (GPUs with tensor cores)")
+        p.add_argument("--jit", action="store_true", help="XLA-compile the train step")
         data_args(p)
         p.set_defaults(fn=fn)
+    p = sub.add_parser("tune", help=tune.__doc__.split("\n")[0])
+    p.add_argument("--family", default=DEMO_FAMILY)
+    p.add_argument("--preset", default=DEMO_PRESET)
+    p.add_argument("--tuner", default="random", choices=["random", "bayesian", "hyperband"])
+    p.add_argument("--trials", type=int, default=10)
+    p.add_argument("--epochs", type=int, default=2, help="epochs per trial")
+    p.add_argument("--objective", default="accuracy",
+                   choices=["accuracy", "exact_match", "consistency", "loss"])
+    p.add_argument("--level", default=None, help="level of --objective accuracy (default: finest)")
+    p.add_argument("--batch-sizes", default="32,64,128")
+    p.add_argument("--space", default=None,
+                   help='JSON narrowing the search, e.g. \'{"units": [64, 128], '
+                        '"learning_rate": {"min": 0.01, "max": 0.1}}\'')
+    p.add_argument("--overrides", default=None, help="JSON constructor arguments fixed for all trials")
+    p.add_argument("--train-limit", type=int, default=None, help="use at most N training images")
+    p.add_argument("--val-size", type=float, default=0.1,
+                   help="validation images held out of the training split (fraction or count)")
+    p.add_argument("--steps-per-epoch", type=int, default=None)
+    p.add_argument("--no-adapt", action="store_true", help="skip tuning the adaptation alpha")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--output", default="runs/tune")
+    p.add_argument("--verbose", type=int, default=0)
+    data_args(p)
+    p.set_defaults(fn=tune)
     p = sub.add_parser("evaluate", help="evaluate a preset on a test split")
     p.add_argument("preset")
     p.add_argument("--family", default=None)

@@ -17,7 +17,8 @@ def steps_in(dataset) -> int | None:
 
 
 def fit_model(model, train_data, epochs, validation_data=None, checkpoint_dir=None,
-              steps_per_epoch=None, verbose=1, callbacks=(), compile=True, **fit_kwargs):
+              steps_per_epoch=None, verbose=1, callbacks=(), compile=True, compile_kwargs=None,
+              **fit_kwargs):
     """Compile `model` with its preset's optimizer and decaying schedule, then `fit`.
 
     Args:
@@ -30,6 +31,8 @@ def fit_model(model, train_data, epochs, validation_data=None, checkpoint_dir=No
             its last epoch instead of starting over.
         steps_per_epoch: optional cap on batches per epoch.
         compile: compile first (set False to keep your own compile()).
+        compile_kwargs: more `compile()` arguments, e.g. `{"jit_compile": True}`
+            (XLA) or `{"steps_per_execution": 8}`.
 
     Returns:
         The Keras `History`.
@@ -45,7 +48,7 @@ def fit_model(model, train_data, epochs, validation_data=None, checkpoint_dir=No
     """
     steps = steps_per_epoch or steps_in(train_data)
     if compile:
-        model.compile(total_steps=epochs * steps if steps else None)
+        model.compile(total_steps=epochs * steps if steps else None, **(compile_kwargs or {}))
     callbacks = list(callbacks)
     if checkpoint_dir:
         # First in the list: an epoch's checkpoint is written before any other callback runs.
