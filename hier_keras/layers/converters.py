@@ -93,7 +93,8 @@ def conv_conversion_choices(width, height, p, depth=None, filter_size=None, stri
     4. `1 < G < F < W`: `Z` such that the output size is an integer;
 
     and `K = p / (W_out * H_out)` must be an integer. Padding is bounded by
-    `max_padding` (default `F // 2`, at most a "same" padding). Any of
+    `max_padding` (default `F // 2`, at most a "same" padding). On a
+    rectangular map, F may reach the shorter side. Any of
     `filter_size`, `strides`, `padding`, `filters` may be pinned.
 
     Args:
@@ -124,7 +125,7 @@ def conv_conversion_choices(width, height, p, depth=None, filter_size=None, stri
             continue
         if f == w == h:
             geoms = [(1, 1, 0)]
-        elif f >= min(w, h):
+        elif f > min(w, h):
             continue
         else:
             geoms = [(2, f, z) for z in range(0, (max_padding if max_padding is not None else f // 2) + 1)]

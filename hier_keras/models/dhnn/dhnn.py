@@ -242,6 +242,7 @@ class DHNN(HierarchicalModel):
         else:
             # Tokens: nodes 0..N-1, N = root / start, N + 1 = ended.
             self.node_embedding = layers.Embedding(n + 2, self.embedding_dim, name="node_embedding")
+            self.node_embedding.build((None,))
             self.decoder_cell = layers.LSTMCell(self.units, kernel_initializer="orthogonal",
                                                 recurrent_initializer="orthogonal",
                                                 name="decoder_lstm")
