@@ -1,0 +1,356 @@
+"""DHNN (Koo, Klabjan, Utke 2018) on Fashion-MNIST: analogues of Tables 1 and 3, a
+variable-depth tree, and multi-label images (two items side by side).
+
+- `table1`: fixed paths (the 3-level tree): flat CNN, DHNN-RNN, + alternating training,
+  + residual arcs, + both: path and node accuracy.
+- `table3`: CNN-S2S with linear / conv / pool converters and the large pool S2S: path and
+  node accuracy, parameters, peak memory of a training step as a ratio to the pool converter
+  (measured in fresh subprocesses: peak RSS growth over the process's RSS before the model
+  is built, at batch 256).
+- `variable`: a variable-depth tree from Fashion-MNIST (Trouser, Dress, Coat and Bag, the only
+  children of their level-2 classes, are removed, so Bottoms, Dresses, Outers and
+  Accessories become leaves at level 2 and those paths stop after two nodes): S2S vs flat CNN.
+- `multilabel`: 28x56 images holding two Fashion-MNIST items side by side (two paths per
+  image); sigmoid outputs, threshold tuned for the best path F1 on a validation split (train
+  images beyond `--train-limit`), path and node F1 on the test pairs.
+
+The flat CNN is the same small backbone with one softmax over the leaves (sigmoid over all
+nodes for multi-label); its predicted leaf gives the whole path (the paper's Remark 1).
+All models: Adam 2e-3 with a cosine decay to 0 over the run; metrics after the last epoch.
+
+    python benchmarks/dhnn.py --train-limit 6000 --epochs 2 --seeds 2 --export-dir /tmp/dhnn_runs
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+import common  # noqa: E402
+
+LR = 2e-3
+
+
+def _compile_flat(model, steps, multi_label):
+    import keras
+
+    lr = keras.optimizers.schedules.CosineDecay(LR, steps)
+    loss = "binary_crossentropy" if multi_label else "sparse_categorical_crossentropy"
+    model.compile(keras.optimizers.Adam(lr), loss=loss)
+
+
+def flat_cnn(tree, input_shape, multi_label=False, widths=(32, 64, 128)):
+    """Small backbone + one softmax over the leaves (or sigmoid over all nodes)."""
+    import keras
+
+    import hier_keras as hk
+    from hier_keras.models.dhnn.dhnn_presets import FASHION_MNIST_MEAN, FASHION_MNIST_STD
+
+    inp = keras.Input(input_shape)
+    x = keras.layers.Rescaling(1 / FASHION_MNIST_STD, -FASHION_MNIST_MEAN / FASHION_MNIST_STD)(inp)
+    feats = hk.backbones.build_backbone("small", input_shape, widths=widths)(x)["features"]
+    n = tree.num_nodes if multi_label else len(tree.leaf_paths())
+    out = keras.layers.Dense(n, activation="sigmoid" if multi_label else "softmax")(feats)
+    return keras.Model(inp, out, name="flat_cnn")
+
+
+def leaf_index(tree, labels):
+    leaves = tree.leaf_paths()
+    lookup = {tuple(r): i for i, r in enumerate(leaves)}
+    return np.array([lookup[tuple(r)] for r in labels], np.int32)
+
+
+def steps_for(n, batch_size, epochs):
+    return epochs * math.ceil(n / batch_size)
+
+
+def path_metrics(tree, y, paths):
+    import hier_keras as hk
+
+    return {"path_accuracy": hk.metrics.path_accuracy(y, paths, tree),
+            "node_accuracy": hk.metrics.node_accuracy(y, paths),
+            "consistency": hk.metrics.consistency(paths, tree)}
+
+
+def train_flat(tree, x, y, xt, yt, args, seed):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = flat_cnn(tree, x.shape[1:])
+    _compile_flat(model, steps_for(len(x), args.batch_size, args.epochs), False)
+    t0 = time.perf_counter()
+    model.fit(x, leaf_index(tree, y), batch_size=args.batch_size, epochs=args.epochs,
+              shuffle=True, verbose=args.verbose)
+    secs = time.perf_counter() - t0
+    paths = tree.leaf_paths()[model.predict(xt, batch_size=512, verbose=0).argmax(-1)]
+    return {**path_metrics(tree, yt, paths), "parameters": model.count_params(), "train_s": secs}
+
+
+def train_dhnn(tree, x, y, xt, yt, args, seed, callbacks=(), save=None, **config):
+    import keras
+
+    import hier_keras as hk
+
+    keras.utils.set_random_seed(seed)
+    model = hk.models.DHNN.from_preset(config.pop("preset"), hierarchy=tree, **config)
+    model.compile(total_steps=steps_for(len(x), args.batch_size, args.epochs))
+    cbs = [cb() for cb in callbacks]
+    t0 = time.perf_counter()
+    model.fit(x, y, batch_size=args.batch_size, epochs=args.epochs, shuffle=True,
+              verbose=args.verbose, callbacks=cbs)
+    secs = time.perf_counter() - t0
+    paths = model.predict_label_paths(xt, batch_size=500)
+    row = {**path_metrics(tree, yt, paths), "parameters": model.count_params(), "train_s": secs}
+    if save:
+        model.save_to_preset(save, metrics={"exact_match": row["path_accuracy"]}, seed=seed,
+                             epochs=args.epochs, data_source=args.source)
+    return row
+
+
+def alternating(args, n_train):
+    from hier_keras.training import AlternatingTraining
+
+    # Each of RNN-only and CNN-only gets a quarter of the first epoch, then everything trains.
+    quarter = max(1, math.ceil(n_train / args.batch_size) // 4)
+    return lambda: AlternatingTraining([("rnn", quarter), ("cnn", quarter), ("all", None)],
+                                       unit="step")
+
+
+# ------------------------------------------------------------------ experiments
+def table1(data, args, seeds):
+    tree = data["hierarchy"]
+    x, y, xt, yt = data["x_train"], data["y_train"], data["x_test"], data["y_test"]
+    configs = [
+        ("flat CNN", None, False, False),
+        ("DHNN-RNN", "rnn", False, False),
+        ("DHNN-RNN-Alt", "rnn", True, False),
+        ("DHNN-RNN-Resi", "rnn", False, True),
+        ("DHNN-RNN-Alt-Resi", "rnn", True, True),
+    ]
+    rows = []
+    for seed in seeds:
+        for name, dec, alt, res in configs:
+            if dec is None:
+                r = train_flat(tree, x, y, xt, yt, args, seed)
+            else:
+                save = (os.path.join(args.export_dir, f"table1_{name}_seed{seed}")
+                        if args.export_dir else None)
+                r = train_dhnn(tree, x, y, xt, yt, args, seed,
+                               callbacks=[alternating(args, len(x))] if alt else (),
+                               save=save, preset="small_rnn_fashion_mnist", residual=res)
+            rows.append({"table": "table1", "model": name, "seed": seed, **r})
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+S2S_CONFIGS = [
+    ("S2S-Linear", dict(converter="linear")),
+    ("S2S-Conv", dict(converter="conv")),
+    ("S2S-Pool", dict(converter="pool")),
+    ("S2S-Pool-L", dict(converter="pool", input_dim=512, units=256)),
+]
+
+
+def table3(data, args, seeds):
+    tree = data["hierarchy"]
+    x, y, xt, yt = data["x_train"], data["y_train"], data["x_test"], data["y_test"]
+    rows = []
+    for seed in seeds:
+        for name, cfg in S2S_CONFIGS:
+            save = (os.path.join(args.export_dir, f"table3_{name}_seed{seed}")
+                    if args.export_dir else None)
+            r = train_dhnn(tree, x, y, xt, yt, args, seed, save=save,
+                           preset="small_s2s_fashion_mnist", **cfg)
+            rows.append({"table": "table3", "model": name, "seed": seed, **r})
+            print(json.dumps(rows[-1]), flush=True)
+    mem = {name: peak_memory(cfg) for name, cfg in S2S_CONFIGS}
+    for r in rows:
+        r["peak_mem_mb"] = mem[r["model"]]
+        r["peak_mem_ratio_to_pool"] = mem[r["model"]] / mem["S2S-Pool"]
+    return rows
+
+
+def peak_memory(cfg, batch=256, steps=3):
+    """Peak RSS growth (MB) of building + training a model, in a fresh process."""
+    code = f"""
+import os, resource, json
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import numpy as np, keras, hier_keras as hk
+x = np.random.default_rng(0).uniform(0, 255, ({batch}, 28, 28, 1)).astype("float32")
+y = hk.Hierarchy.fashion_mnist().complete(np.arange({batch}) % 10)
+def rss():
+    with open("/proc/self/status") as f:
+        return [int(l.split()[1]) for l in f if l.startswith("VmRSS")][0] / 1024
+base = rss()
+model = hk.models.DHNN.from_preset("small_s2s_fashion_mnist", **{json.dumps(cfg)})
+model.compile(total_steps={steps})
+model.fit(x, y, batch_size={batch}, epochs={steps}, verbose=0)
+print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def variable_tree():
+    import hier_keras as hk
+
+    fm = hk.Hierarchy.fashion_mnist()
+    drop = {"Trouser", "Dress", "Coat", "Bag"}
+    paths = [fm.path_names(p) for p in fm.leaf_paths()]
+    paths = [p[:2] if p[-1] in drop else p for p in paths]
+    return hk.Hierarchy.from_paths(paths, level_names=fm.level_names), fm
+
+
+def to_variable(tree, fm, labels):
+    out = []
+    for row in labels:
+        names = fm.path_names(row)
+        if names[-1] in {"Trouser", "Dress", "Coat", "Bag"}:
+            names = names[:2]
+        p = tree.path_from_names(names)
+        out.append(p)
+    return np.array(out, np.int32)
+
+
+def variable(data, args, seeds):
+    tree, fm = variable_tree()
+    x, xt = data["x_train"], data["x_test"]
+    y, yt = to_variable(tree, fm, data["y_train"]), to_variable(tree, fm, data["y_test"])
+    rows = []
+    for seed in seeds:
+        r = train_flat(tree, x, y, xt, yt, args, seed)
+        rows.append({"table": "variable", "model": "flat CNN", "seed": seed, **r})
+        print(json.dumps(rows[-1]), flush=True)
+        r = train_dhnn(tree, x, y, xt, yt, args, seed, preset="small_s2s_fashion_mnist")
+        rows.append({"table": "variable", "model": "S2S-Pool", "seed": seed, **r})
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def pairs(x, y, n, seed):
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(0, len(x), n), rng.integers(0, len(x), n)
+    return np.concatenate([x[a], x[b]], axis=2), np.stack([y[a], y[b]], axis=1)
+
+
+def node_multi_hot(tree, paths):
+    offs = tree.node_offsets
+    out = np.zeros((len(paths), tree.num_nodes), np.float32)
+    for i, rows in enumerate(paths):
+        for row in rows:
+            for level, c in enumerate(row):
+                if c >= 0:
+                    out[i, offs[level] + c] = 1
+    return out
+
+
+def multilabel(data, args, seeds):
+    import keras
+
+    import hier_keras as hk
+
+    tree = data["hierarchy"]
+    n = len(data["x_train"])
+    full = data["full_train"]
+    xv_src, yv_src = full["x"][n:n + 4000], full["y"][n:n + 4000]
+    rows = []
+    for seed in seeds:
+        x, y = pairs(data["x_train"], data["y_train"], n, seed)
+        xv, yv = pairs(xv_src, yv_src, 2000, 100 + seed)
+        xt, yt = pairs(data["x_test"], data["y_test"], len(data["x_test"]), 200 + seed)
+        # Flat CNN: sigmoid over all nodes.
+        keras.utils.set_random_seed(seed)
+        flat = flat_cnn(tree, x.shape[1:], multi_label=True)
+        _compile_flat(flat, steps_for(len(x), args.batch_size, args.epochs), True)
+        flat.fit(x, node_multi_hot(tree, y), batch_size=args.batch_size, epochs=args.epochs,
+                 shuffle=True, verbose=args.verbose)
+
+        def split(s):
+            offs = tree.node_offsets
+            return {name: s[:, offs[l]:offs[l] + tree.level_sizes[l]]
+                    for l, name in enumerate(tree.level_names)}
+
+        thr, _ = hk.metrics.tune_threshold(yv, split(flat.predict(xv, batch_size=512, verbose=0)), tree)
+        res = hk.metrics.multilabel_f1(yt, split(flat.predict(xt, batch_size=512, verbose=0)), tree, thr)
+        rows.append({"table": "multilabel", "model": "flat CNN (sigmoid)", "seed": seed,
+                     "threshold": thr, **res, "parameters": flat.count_params()})
+        print(json.dumps(rows[-1]), flush=True)
+        for name, dec in (("DHNN-RNN-Resi", "rnn"), ("S2S-Pool", "s2s")):
+            keras.utils.set_random_seed(seed)
+            preset = "small_rnn_fashion_mnist" if dec == "rnn" else "small_s2s_fashion_mnist"
+            model = hk.models.DHNN.from_preset(preset, input_shape=(28, 56, 1), multi_label=True)
+            model.compile(total_steps=steps_for(len(x), args.batch_size, args.epochs))
+            model.fit(x, y, batch_size=args.batch_size, epochs=args.epochs, shuffle=True,
+                      verbose=args.verbose)
+            thr = model.tune_threshold(xv, yv)
+            res = hk.metrics.multilabel_f1(yt, model.predict(xt, batch_size=512, verbose=0),
+                                           tree, thr)
+            rows.append({"table": "multilabel", "model": name, "seed": seed, "threshold": thr,
+                         **res, "parameters": model.count_params()})
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def main(argv=None):
+    p = common.base_parser(__doc__.split("\n")[0], epochs=2, seeds=2)
+    p.add_argument("--parts", default="table1,table3,variable,multilabel")
+    p.add_argument("--export-dir", default=None, help="save every DHNN run as a preset dir here")
+    args = p.parse_args(argv)
+    data = common.load_data(args.source, None)
+    data["full_train"] = {"x": data["x_train"], "y": data["y_train"]}
+    if args.train_limit:
+        data["x_train"] = data["x_train"][:args.train_limit]
+        data["y_train"] = data["y_train"][:args.train_limit]
+    seeds = list(range(args.seeds))
+    command = common.command_line()
+    start = time.perf_counter()
+    scale = (f"Scale: {len(data['x_train'])} training images ({data['source']} Fashion-MNIST), "
+             f"{args.epochs} epochs, batch {args.batch_size}, seeds {seeds}, the full "
+             f"{len(data['x_test'])}-image test set; Adam {LR} with cosine decay to 0, metrics "
+             "after the last epoch; mean +- std over seeds. A reduced scale for a shared 2-core "
+             "CPU: absolute figures are far below full training; compare rows.")
+    parts = args.parts.split(",")
+    fns = {"table1": table1, "table3": table3, "variable": variable, "multilabel": multilabel}
+    for part in parts:
+        rows = fns[part](data, args, seeds)
+        df = pd.DataFrame(rows)
+        tag = f"_{args.tag}" if args.tag else ""
+        if part == "multilabel":
+            metrics = ["path_f1", "node_f1", "threshold"]
+            md = common.mean_std_table(df, ["model"], ["path_f1", "node_f1"])
+            notes = (scale + " Test: 10,000 pairs of test images; validation (threshold "
+                     "tuning, grid 0.05..0.95 for the best path F1): 2,000 pairs of train "
+                     "images not used in training. Path F1 / node F1: micro-averaged (see "
+                     "`hk.metrics.multilabel_f1`).")
+        else:
+            metrics = ["path_accuracy", "node_accuracy"]
+            md = common.mean_std_table(df, ["model"], metrics)
+            extra = df.groupby("model", sort=False)[["parameters"]].first().reset_index()
+            if part == "table3":
+                mem = df.groupby("model", sort=False)[["peak_mem_mb", "peak_mem_ratio_to_pool"]].first()
+                extra = extra.merge(mem.round(2).reset_index(), on="model")
+            md += "\n\n" + common.to_markdown(extra)
+            notes = scale
+            if part == "table3":
+                notes += (" Converters map each tapped stage to p = 128 (large: p = 512, "
+                          "hidden 256; others hidden 128). Peak memory: growth of the peak "
+                          "RSS of a fresh process building the model and running 3 training "
+                          "steps at batch 256 (includes graph tracing), ratio to S2S-Pool.")
+            if part == "variable":
+                notes += (" Variable-depth tree: 6 paths of length 3 and 4 of length 2. Path "
+                          "accuracy is strict (`hk.metrics.path_accuracy`).")
+        common.write_results(f"dhnn_{part}{tag}", df, md, command,
+                             notes + f" Wall time so far: {time.perf_counter() - start:.0f} s.")
+
+
+if __name__ == "__main__":
+    main()
