@@ -1,5 +1,5 @@
 """MinPoolNet family: min-pooling against NumPy, the eq. 7 loss and its masking, backbones,
-whitening, presets, and weak supervision beating the fine-only baseline on real data."""
+whitening, presets, and training on real data with most fine labels hidden."""
 
 import json
 import time
@@ -297,3 +297,42 @@ def test_plateau_callback_from_preset():
     cfg = MinPoolNet.presets["nin"]["config"]["training_config"]
     assert (cfg["optimizer"], cfg["learning_rate"], cfg["momentum"], cfg["weight_decay"]) == \
         ("sgd", 0.01, 0.9, 5e-4)
+
+
+def test_coarse_only_images_train_the_coarse_maps_on_real_data(bundled):
+    """10% of a 6,000-image pool keeps its fine label, 50% only its parents (eq. 7 masking).
+
+    What the coarse-only images must give: coarse maps (min-pooled fine maps) that classify
+    the medium level, which the same network trained on S_fine alone (lambda = 0) does not
+    learn. What they do not give at this scale (benchmarks/results/minpoolnet.md): a better
+    fine accuracy than that baseline at an equal number of steps; so the fine level is only
+    held to "clearly learned".
+    """
+    tree = hk.Hierarchy.fashion_mnist()
+    x, y = bundled["x_train"], bundled["y_train"]
+    rng = np.random.default_rng(0)
+    pool = np.concatenate([rng.permutation(np.flatnonzero(y[:, -1] == c))[:600] for c in range(10)])
+    labels, is_fine, _ = hk.data.partial_labels(y[pool], tree, 0.1 / 0.6, 0.5 / 0.6, seed=0)
+    labels = y[pool].copy()
+    labels[~is_fine, -1] = -1  # S_coarse keeps its parents (medium + coarse)
+    steps, results = 150, {}
+    for name, lam in (("fine_only", 0.0), ("minpoolnet", 1.0)):
+        keras.utils.set_random_seed(0)
+        model = MinPoolNet.from_preset("small_fashion_mnist", coarse_loss_weight=lam,
+                                       loss_reduction="labelled")
+        if lam:
+            ds = hk.data.ratio_batches(x[pool], labels, is_fine, batch_size=64, seed=0)
+        else:
+            ds = hk.data.from_arrays(x[pool][is_fine], labels[is_fine], tree, batch_size=64,
+                                     shuffle=True, seed=0).repeat()
+        model.compile(total_steps=steps)
+        model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0)
+        out = model.predict(bundled["x_test"], batch_size=500, verbose=0)
+        results[name] = {lv: float(np.mean(out[lv].argmax(-1) == bundled["y_test"][:, i]))
+                         for i, lv in enumerate(model.level_names)}
+    mp, base = results["minpoolnet"], results["fine_only"]
+    # Chance: 0.5 / 0.17-0.3 / 0.1. Measured (seed 0): fine 0.78-0.80, medium 0.88-0.89
+    # against the fine-only model's untrained min-pooled medium level at 0.53.
+    assert mp["fine"] > 0.65, results
+    assert mp["medium"] > 0.8, results
+    assert mp["medium"] > base["medium"] + 0.15, results
