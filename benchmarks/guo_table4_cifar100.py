@@ -35,16 +35,6 @@ MODELS = {
 }
 
 
-def strategy_from_name(name):
-    import tensorflow as tf
-
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    return tf.distribute.get_strategy()
-
-
 def main(argv=None):
     p = base_parser(__doc__.split("\n")[0], epochs=0, seeds=1)
     p.add_argument("--backbone", default="wrn28_10", choices=["wrn28_10", "wider_resnet", "cnn7"])
@@ -65,6 +55,7 @@ def main(argv=None):
 
     import hier_keras as hk
     from hier_keras.metrics import evaluate_model
+    from hier_keras.training.distribute import prepare_model, strategy_from_name
 
     if args.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
@@ -78,7 +69,8 @@ def main(argv=None):
             overrides = dict(overrides, **family.tiny_overrides)
         keras.utils.set_random_seed(0)
         with strategy.scope():
-            model = family.from_preset(args.backbone, hierarchy=tree, **overrides)
+            model = prepare_model(family.from_preset(args.backbone, hierarchy=tree, **overrides),
+                                  strategy)
         cfg = model.training_config
         batch = args.batch_size if args.batch_size != 128 else cfg["batch_size"]
         steps = args.steps or cfg["steps"]

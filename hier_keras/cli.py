@@ -83,7 +83,8 @@ def train(args) -> dict:
     from hier_keras.metrics import evaluate_model
     from hier_keras.training import fit_model
     from hier_keras.training.distribute import (distribute_dataset, is_chief, precision_policy,
-                                                strategy_from_name, task_id)
+                                                local_copy, prepare_model, strategy_from_name,
+                                                task_id)
 
     family = _family(args.family)
     strategy_name = getattr(args, "strategy", "default")
@@ -94,7 +95,8 @@ def train(args) -> dict:
     chief = is_chief()
     keras.utils.set_random_seed(args.seed)
     with precision_policy(getattr(args, "mixed_precision", False)), strategy.scope():
-        model = family.from_preset(args.preset, **json.loads(args.overrides or "{}"))
+        model = prepare_model(family.from_preset(args.preset,
+                                                 **json.loads(args.overrides or "{}")), strategy)
         cfg = model.training_config
         batch_size = args.batch_size or cfg.get("batch_size", 128)
         train_ds, test_ds, info = hk.data.load(
@@ -119,7 +121,9 @@ def train(args) -> dict:
                             verbose=args.verbose,
                             compile_kwargs={"jit_compile": True} if getattr(args, "jit", False)
                             else None)
-        # Every worker evaluates (prediction is collective under multi-worker strategies).
+    with precision_policy(getattr(args, "mixed_precision", False)):
+        if strategy_name != "default":
+            trained, model = model, local_copy(model)  # evaluate and save on one device
         results = evaluate_model(model, test_ds)
     preset_dir = os.path.join(args.output, "preset")
     if not chief:
@@ -132,8 +136,9 @@ def train(args) -> dict:
                          replicas=int(strategy.num_replicas_in_sync),
                          mixed_precision=bool(getattr(args, "mixed_precision", False)),
                          jit_compile=bool(getattr(args, "jit", False)))
+    optimizer = (trained if strategy_name != "default" else model).optimizer
     run_log = {"epochs": epochs, "epochs_this_run": [int(e) for e in history.epoch],
-               "optimizer_iterations": int(model.optimizer.iterations),
+               "optimizer_iterations": int(keras.ops.convert_to_numpy(optimizer.iterations)),
                "history": {k: [float(v) for v in vals] for k, vals in history.history.items()}}
     with open(os.path.join(args.output, "history.json"), "w") as f:
         json.dump(run_log, f, indent=1)

@@ -6,8 +6,8 @@ benchmark scripts.
 
 - `"default"`: the current (single-device) strategy.
 - `"mirrored"`: `tf.distribute.MirroredStrategy`, synchronous data parallelism
-  over the local GPUs (or logical CPU devices); the global batch is split
-  across replicas.
+  over the local GPUs (without GPUs: over the logical CPU devices); the global
+  batch is split across replicas.
 - `"multiworker"`: `tf.distribute.MultiWorkerMirroredStrategy` across hosts;
   each process reads its role from `TF_CONFIG` (`{"cluster": {"worker":
   ["host1:port", ...]}, "task": {"type": "worker", "index": i}}`) and all
@@ -53,7 +53,11 @@ def strategy_from_name(name):
     if name not in STRATEGIES:
         raise ValueError(f"Unknown strategy {name!r}; use one of {STRATEGIES}.")
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        # Every local GPU; on a machine without one, every logical CPU device (one unless
+        # split with `tf.config.set_logical_device_configuration`, as the tests do).
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = None if gpus else [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
     if name == "multiworker":
         tf_config(required=False)  # a clear error for malformed JSON
         return tf.distribute.MultiWorkerMirroredStrategy()
@@ -116,3 +120,69 @@ def distribute_dataset(dataset):
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options)
+
+
+def prepare_model(model, strategy):
+    """Make `model.fit` work under `strategy` (call once, before fitting).
+
+    Keras 3 (3.15 here; keras-team/keras#20585) fails under
+    `MultiWorkerMirroredStrategy` in two places, both outside the training math:
+
+    - it builds the metrics and the optimizer from the first batch, which it first
+      averages across workers with `strategy.reduce`; a nested `(images, labels)`
+      batch cannot be reduced that way. The build needs only shapes and dtypes, so
+      the model builds from this worker's own first batch instead;
+    - it averages the per-replica *logs* (loss and metric values, scalars) with
+      `strategy.reduce("MEAN", v, axis=0)`, which fails on scalars. The train and
+      test steps hand each log over as a one-element vector instead, so that reduce
+      is the mean over the replicas, as under `MirroredStrategy`.
+
+    Gradients are summed across all workers by the optimizer's all-reduce, as
+    usual; nothing here touches the training math. Other strategies are left alone.
+
+    Returns:
+        `model`.
+    """
+    import tensorflow as tf
+
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return model
+
+    def local_batch(value):
+        if isinstance(value, tf.distribute.DistributedValues):
+            return strategy.experimental_local_results(value)[0]
+        return value
+
+    def _maybe_symbolic_build(iterator=None, data_batch=None):
+        if iterator is not None and data_batch is None:
+            for _, _, it in iterator:
+                data_batch = tf.nest.map_structure(local_batch, next(it))
+                break
+        with strategy.scope():
+            model._symbolic_build(data_batch=data_batch)
+
+    def vector_logs(step):
+        def wrapped(data):
+            return tf.nest.map_structure(
+                lambda v: tf.reshape(v, [1]) if tf.is_tensor(v) and v.shape.rank == 0 else v,
+                step(data))
+        return wrapped
+
+    model._maybe_symbolic_build = _maybe_symbolic_build
+    model.train_step = vector_logs(model.train_step)
+    model.test_step = vector_logs(model.test_step)
+    return model
+
+
+def local_copy(model):
+    """A single-device copy of a model trained under a strategy (same config and weights).
+
+    Evaluation and saving use it: prediction under a multi-worker strategy is a
+    collective op that splits and re-gathers the data; a local copy predicts the
+    whole split on every worker, independently.
+    """
+    import keras
+
+    copy = type(model).from_config(model.get_config())
+    copy.set_weights([keras.ops.convert_to_numpy(w) for w in model.weights])
+    return copy
