@@ -309,7 +309,7 @@ def build_parser():
         p.set_defaults(fn=fn)
     p = sub.add_parser("tune", help=tune.__doc__.split("\n")[0])
     p.add_argument("--family", default=DEMO_FAMILY)
-    p.add_argument("--preset", default=DEMO_PRESET)
+    p.add_argument("--preset", default=None, help="default: the family's small Fashion-MNIST preset")
     p.add_argument("--tuner", default="random", choices=["random", "bayesian", "hyperband"])
     p.add_argument("--trials", type=int, default=10)
     p.add_argument("--epochs", type=int, default=2, help="epochs per trial")

@@ -33,8 +33,8 @@ Example:
 ('CNNRNN', 16, 8)
 >>> objective_for(model.hierarchy).name
 'val_fine_accuracy'
->>> sorted(HYPERMODELS)[:3]
-['CHRNN', 'CNNRNN', 'HierarchicalCNN']
+>>> sorted(HYPERMODELS)[:4]
+['CHRNN', 'CNNRNN', 'DHNN', 'HierarchicalCNN']
 """
 
 from __future__ import annotations
@@ -128,7 +128,8 @@ class HierarchicalHyperModel(keras_tuner.HyperModel):
     """Base HyperModel: a family preset, its search space, and fit with a tunable batch size.
 
     Args:
-        preset: the family preset to start from. Defaults to `"small_fashion_mnist"`.
+        preset: the family preset to start from. Defaults to the family's
+            `default_preset` (its small Fashion-MNIST preset).
         hierarchy: optional `Hierarchy` replacing the preset's.
         input_shape: optional input shape replacing the preset's.
         overrides: constructor arguments fixed for every trial (e.g. a tiny backbone).
@@ -155,17 +156,20 @@ class HierarchicalHyperModel(keras_tuner.HyperModel):
 
     #: Registered class name of the family; subclasses set it (and are registered).
     family: str = ""
+    #: The preset searched when none is given.
+    default_preset: str = "small_fashion_mnist"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.family:
             HYPERMODELS[cls.family] = cls
 
-    def __init__(self, preset="small_fashion_mnist", hierarchy=None, input_shape=None,
+    def __init__(self, preset=None, hierarchy=None, input_shape=None,
                  overrides=None, space=None, batch_sizes=BATCH_SIZES, objective=None,
                  augment=None, verbose=0, name=None, tunable=True):
         super().__init__(name=name or f"{self.family}_hypermodel", tunable=tunable)
         self.family_cls = family_class(self.family)
+        preset = preset or self.default_preset
         if preset not in self.family_cls.presets and preset not in self.family_cls.preset_names():
             raise ValueError(f"Unknown preset {preset!r} for {self.family}; choose one of "
                              f"{self.family_cls.preset_names()}.")
@@ -407,6 +411,20 @@ class CHRNNHyperModel(HierarchicalHyperModel):
                                                  default=0.25)}
 
 
+class DHNNHyperModel(HierarchicalHyperModel):
+    """DHNN (Koo et al. 2018): converter type (Sec. 3.3: linear mode product,
+    convolutional, pooling) and the RNN / S2S sizes: input size p and hidden size
+    (the paper's 256/512, 512/512 and large 2048/1024; the CPU presets' 128/128)."""
+
+    family = "DHNN"
+    default_preset = "small_s2s_fashion_mnist"
+
+    def model_space(self, hp):
+        return {"converter": self.choice(hp, "converter", ["pool", "linear", "conv"]),
+                "input_dim": self.choice(hp, "input_dim", [128, 256, 512, 2048], default=128),
+                "units": self.choice(hp, "units", [128, 512, 1024], default=128)}
+
+
 # =============================================================== search + alpha
 @dataclasses.dataclass
 class TuneResult:
@@ -495,7 +513,7 @@ def _preset_hierarchy(cls, preset):
     return cls.from_preset(preset, load_weights=False).hierarchy
 
 
-def tune(family, train, validation, preset="small_fashion_mnist", tuner="random", max_trials=10,
+def tune(family, train, validation, preset=None, tuner="random", max_trials=10,
          epochs=1, objective=None, adapt_alpha=True, directory="runs/tune", seed=0,
          steps_per_epoch=None, **hypermodel_kwargs) -> TuneResult:
     """Search a family's hyperparameters, then tune classifier adaptation on the best model.
@@ -505,7 +523,8 @@ def tune(family, train, validation, preset="small_fashion_mnist", tuner="random"
         train: `(images, labels)` arrays for training.
         validation: `(images, labels)` arrays the objective and alpha are measured on
             (held out from training; keep the test split out of the search).
-        preset: the family preset to start from.
+        preset: the family preset to start from. Defaults to the family's small
+            Fashion-MNIST preset.
         tuner: `"random"`, `"bayesian"` or `"hyperband"`.
         max_trials: trials (random / Bayesian search).
         epochs: epochs per trial.
@@ -529,7 +548,7 @@ def tune(family, train, validation, preset="small_fashion_mnist", tuner="random"
 
     keras.utils.set_random_seed(seed)
     hypermodel = get_hypermodel(family, preset=preset, **hypermodel_kwargs)
-    tree = hypermodel.hierarchy or _preset_hierarchy(hypermodel.family_cls, preset)
+    tree = hypermodel.hierarchy or _preset_hierarchy(hypermodel.family_cls, hypermodel.preset)
     if objective is None or isinstance(objective, str):
         objective = objective_for(tree, objective or "accuracy")
     search = make_tuner(hypermodel, tuner, objective=objective, max_trials=max_trials,

@@ -19,7 +19,8 @@ from hier_keras.models.base import load_preset
 COARSE_MIN, FINE_MIN = 0.75, 0.20
 
 # What keeps each family tiny here (`tiny_overrides` plus narrowed sizes).
-TINY_SPACE = {"CNNRNN": {"units": [16], "embedding_dim": [8]}, "CHRNN": {"units": [8]}}
+TINY_SPACE = {"CNNRNN": {"units": [16], "embedding_dim": [8]}, "CHRNN": {"units": [8]},
+              "DHNN": {"input_dim": [8], "units": [8]}}
 
 
 def test_cli_tune_two_trial_random_search_beats_chance(tmp_path, bundled, capsys):
@@ -90,11 +91,23 @@ def test_search_spaces_follow_the_papers():
     assert values("MergedCNN")["topology"].values == ["merge-0", "merge-1", "merge-2", "merge-3"]
     assert 1.0 in values("MinPoolNet")["coarse_loss_weight"].values
     assert set(values("CHRNN")["variant"].values) == {"c_hlstm", "c_hsrn", "c_mlstm", "c_msrn"}
+    assert set(values("DHNN")["converter"].values) == {"linear", "conv", "pool"}
+    assert {256, 2048} <= set(values("DHNN")["input_dim"].values)
+    assert {512, 1024} <= set(values("DHNN")["units"].values)
     hp = keras_tuner.HyperParameters()
     hm = tuning.get_hypermodel("MinPoolNet")
     hm.training_space(hp, {"optimizer": "sgd", "learning_rate": 0.01})
     lr = {p.name: p for p in hp.space}["learning_rate"]
     assert (lr.min_value, lr.max_value, lr.sampling) == (1e-3, 0.2, "log")
+
+
+@pytest.mark.parametrize("converter", ["linear", "conv"])
+def test_dhnn_converters_in_the_space_build(converter):
+    hm = tuning.get_hypermodel("DHNN", overrides=tuning.family_class("DHNN").tiny_overrides,
+                               space={"converter": [converter], "input_dim": [8], "units": [8]})
+    model = hm.build(keras_tuner.HyperParameters())
+    out = model(np.zeros((2, 28, 28, 1), "float32"))
+    assert model.converter == converter and out["fine"].shape == (2, 10)
 
 
 def test_objectives_name_logged_metrics_and_bad_input_is_refused():
