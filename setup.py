@@ -24,6 +24,7 @@ setup(
     ],
     extras_require={
         "plots": ["matplotlib"],
+        "bayesian": ["scipy"],  # keras-tuner's BayesianOptimization (hier-keras tune --tuner bayesian)
         "notebooks": ["matplotlib", "nbclient", "nbformat", "ipykernel"],
         "dev": ["pytest", "pytest-xdist", "matplotlib", "nbclient", "nbformat", "ipykernel"],
     },

@@ -479,6 +479,12 @@ def make_tuner(hypermodel, kind="random", objective=None, max_trials=10, epochs=
     if kind == "random":
         return RandomSearch(hypermodel, max_trials=max_trials, **common)
     if kind == "bayesian":
+        try:
+            import scipy  # noqa: F401  (keras-tuner's Gaussian process needs it)
+        except ImportError as err:
+            raise ImportError("The Bayesian tuner needs scipy: `pip install scipy` (or "
+                              "`pip install hier_keras[bayesian]`); or use tuner='random' "
+                              "or 'hyperband'.") from err
         return BayesianOptimization(hypermodel, max_trials=max_trials, **common)
     return Hyperband(hypermodel, max_epochs=max(2, epochs), **common)
 
