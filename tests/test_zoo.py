@@ -82,3 +82,22 @@ def test_corrupted_saved_model_file_is_reported_by_name(tmp_path):
     index.write_bytes(index.read_bytes()[:-1] + b"\0")
     with pytest.raises(preset_io.PresetError, match="saved_model/variables/variables.index"):
         _family(ENTRIES[0]["family"]).from_preset(str(copy))
+
+
+def test_setup_ships_every_zoo_file():
+    """Each file under zoo/ matches a `hier_keras.zoo` package_data pattern of setup.py (a
+    wheel built from this checkout was checked by hand to contain them all)."""
+    import ast
+    import fnmatch
+
+    tree = ast.parse((ZOO.parent / "setup.py").read_text())
+    call = next(n for n in ast.walk(tree) if isinstance(n, ast.Call)
+                and getattr(n.func, "id", "") == "setup")
+    package_data = ast.literal_eval(next(k.value for k in call.keywords
+                                         if k.arg == "package_data"))
+    patterns = package_data["hier_keras.zoo"]
+    files = [p.relative_to(ZOO).as_posix() for p in ZOO.rglob("*") if p.is_file()]
+    assert any(f.endswith("saved_model/saved_model.pb") for f in files)
+    unshipped = [f for f in files if not any(fnmatch.fnmatchcase(f, pat) and
+                                             f.count("/") == pat.count("/") for pat in patterns)]
+    assert not unshipped
