@@ -567,13 +567,28 @@ if table1 is not None:
     display(table1.groupby("model", sort=False)["parameters"].first())
 '''),
     md('''
-## Other tables, when present
+## Table 3 analogue: converters (linear mode product, convolution, pooling) in the S2S model
+
+With their parameter counts and peak memory, the paper's argument for the pooling converter.
 '''),
     code('''
-for name in ("dhnn_table2", "dhnn_table3", "dhnn_multilabel"):
+table3 = read("dhnn_table3")
+if table3 is not None:
+    display(mean_std(table3, "model", ["path_accuracy", "node_accuracy"]))
+    display(table3.groupby("model", sort=False)[["parameters", "peak_mem_ratio_to_pool"]].first())
+'''),
+    md('''
+## General trees (S2S with an end token) and the multi-label mode
+
+A variable-depth tree (paths may end at internal nodes) and two-item images scored by path
+and node F1, when those runs exist.
+'''),
+    code('''
+for name, columns in (("dhnn_variable", ["path_accuracy", "node_accuracy"]),
+                      ("dhnn_multilabel", ["path_f1", "node_f1"])):
     if (RESULTS / f"{name}.csv").exists():
-        print(name, "|", command(name))
-        display(read(name))
+        print(name)
+        display(mean_std(read(name), "model", columns))
 '''),
 ]
 
