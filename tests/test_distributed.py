@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 
 import keras
 import pytest
@@ -58,15 +59,22 @@ def _launch(tmp_path, args, **env):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def _finish(proc, what, timeout=540):
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-        pytest.fail(f"{what} timed out:\n{out[-4000:]}")
-    assert proc.returncode == 0, f"{what} failed:\n{out[-4000:]}"
-    return out
+def _finish(procs, what, timeout=300):
+    """Wait for every process; if one fails or time runs out, stop the others (a worker
+    whose peer died would wait for it forever) and report its output."""
+    deadline = time.time() + timeout
+    while any(p.poll() is None for p in procs):
+        failed = any(p.poll() not in (None, 0) for p in procs)
+        if failed or time.time() > deadline:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+            break
+        time.sleep(0.2)
+    outs = [p.communicate()[0] for p in procs]
+    for i, (p, out) in enumerate(zip(procs, outs)):
+        assert p.returncode == 0, f"{what} (process {i}) failed or timed out:\n{out[-4000:]}"
+    return outs
 
 
 def _assert_close(metrics, reference):
@@ -90,7 +98,7 @@ def test_mirrored_over_two_logical_cpus_matches_single_device(tmp_path_factory):
     proc = _launch(tmp, TRAIN + ["--strategy", "mirrored", "--output", str(tmp / "run")],
                    HK_LOGICAL_CPUS="2")
     reference = single_device_metrics(str(tmp_path_factory.getbasetemp() / "single"))
-    out = _finish(proc, "mirrored training")
+    (out,) = _finish([proc], "mirrored training")
     assert "Strategy: mirrored, 2 replicas (global batch 64)" in out
     meta = json.loads((tmp / "run" / "preset" / "metadata.json").read_text())
     assert meta["strategy"] == "mirrored" and meta["replicas"] == 2
@@ -108,7 +116,7 @@ def test_two_local_workers_match_single_device(tmp_path_factory):
         procs.append(_launch(tmp, TRAIN + ["--strategy", "multiworker",
                                            "--output", str(tmp / "run")], TF_CONFIG=config))
     reference = single_device_metrics(str(tmp_path_factory.getbasetemp() / "single"))
-    chief, worker = (_finish(p, f"worker {i}") for i, p in enumerate(procs))
+    chief, worker = _finish(procs, "multi-worker training")
     assert "Strategy: multiworker, 2 replicas (global batch 64)" in chief
     assert "Worker worker_1 done; the chief writes the outputs." in worker
     meta = json.loads((tmp / "run" / "preset" / "metadata.json").read_text())
