@@ -19,6 +19,7 @@ nodes for multi-label); its predicted leaf gives the whole path (the paper's Rem
 All models: Adam 2e-3 with a cosine decay to 0 over the run; metrics after the last epoch.
 
     python benchmarks/dhnn.py --train-limit 6000 --epochs 2 --seeds 2 --export-dir /tmp/dhnn_runs
+    python benchmarks/dhnn.py --parts table3_memory   # memory of the Table 3 models only
 """
 
 from __future__ import annotations
@@ -200,6 +201,45 @@ print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - bas
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def converter_memory(model, batch=256):
+    """Float32 MB a training step holds for the converters: weights, gradients and Adam's two
+    moments (4 copies of the parameters) plus the converter activations kept for backward."""
+    from hier_keras.layers.converters import ConvConverter, ModeProductConverter, PoolConverter
+
+    floats = 0
+    for stage, conv in model.converters.items():
+        h, w, d = model.backbone.output[stage].shape[1:]
+        floats += 4 * conv.count_params()
+        if isinstance(conv, PoolConverter):
+            (h, w, d), mode = conv.choice["pooled_shape"], conv.choice["mode_shape"]
+            floats += batch * h * w * d
+            conv = conv.projection
+        if isinstance(conv, ModeProductConverter):
+            floats += batch * (h * w * conv.m + h * conv.n * conv.m + conv.output_dim)
+        elif isinstance(conv, ConvConverter):
+            z = conv.choice["padding"]
+            floats += batch * ((h + 2 * z) * (w + 2 * z) * d if z else 0) + batch * conv.p
+    return 4 * floats / 2**20
+
+
+def table3_memory(data, args, seeds):
+    import hier_keras as hk
+
+    rows = []
+    for name, cfg in S2S_CONFIGS:
+        model = hk.models.DHNN.from_preset("small_s2s_fashion_mnist", **cfg)
+        rows.append({"table": "table3_memory", "model": name, "parameters": model.count_params(),
+                     "converter_parameters": sum(c.count_params() for c in model._converter_list),
+                     "converter_train_mb": converter_memory(model),
+                     "peak_rss_growth_mb": peak_memory(cfg)})
+        print(json.dumps(rows[-1]), flush=True)
+    pool = next(r for r in rows if r["model"] == "S2S-Pool")
+    for r in rows:
+        r["converter_mem_ratio_to_pool"] = r["converter_train_mb"] / pool["converter_train_mb"]
+        r["peak_rss_ratio_to_pool"] = r["peak_rss_growth_mb"] / pool["peak_rss_growth_mb"]
+    return rows
+
+
 def variable_tree():
     import hier_keras as hk
 
@@ -319,11 +359,26 @@ def main(argv=None):
              "after the last epoch; mean +- std over seeds. A reduced scale for a shared 2-core "
              "CPU: absolute figures are far below full training; compare rows.")
     parts = args.parts.split(",")
-    fns = {"table1": table1, "table3": table3, "variable": variable, "multilabel": multilabel}
+    fns = {"table1": table1, "table3": table3, "variable": variable, "multilabel": multilabel,
+           "table3_memory": table3_memory}
     for part in parts:
         rows = fns[part](data, args, seeds)
         df = pd.DataFrame(rows)
         tag = f"_{args.tag}" if args.tag else ""
+        if part == "table3_memory":
+            cols = ["model", "parameters", "converter_parameters", "converter_train_mb",
+                    "converter_mem_ratio_to_pool", "peak_rss_growth_mb", "peak_rss_ratio_to_pool"]
+            md = common.to_markdown(df[cols].round(3))
+            notes = ("Memory of a training step at batch 256 for the Table 3 models (no "
+                     "training run; sizes from the built models). `converter_train_mb`: "
+                     "computed, not measured: float32 weights, gradients and Adam's two "
+                     "moments of the converters plus the converter activations kept for "
+                     "backward. `peak_rss_growth_mb`: measured, peak RSS growth of a fresh "
+                     "process building the model and running 3 training steps (graph tracing "
+                     "and the TF runtime dominate it at 28x28 input, so its ratio stays near "
+                     "1). The CPU exposes no per-step allocator peak as a GPU does.")
+            common.write_results(f"dhnn_{part}{tag}", df, md, command, notes)
+            continue
         if part == "multilabel":
             metrics = ["path_f1", "node_f1", "threshold"]
             md = common.mean_std_table(df, ["model"], ["path_f1", "node_f1"])
