@@ -173,10 +173,6 @@ def table3(data, args, seeds):
                            preset="small_s2s_fashion_mnist", **cfg)
             rows.append({"table": "table3", "model": name, "seed": seed, **r})
             print(json.dumps(rows[-1]), flush=True)
-    mem = {name: peak_memory(cfg) for name, cfg in S2S_CONFIGS}
-    for r in rows:
-        r["peak_mem_mb"] = mem[r["model"]]
-        r["peak_mem_ratio_to_pool"] = mem[r["model"]] / mem["S2S-Pool"]
     return rows
 
 
@@ -390,16 +386,13 @@ def main(argv=None):
             metrics = ["path_accuracy", "node_accuracy"]
             md = common.mean_std_table(df, ["model"], metrics)
             extra = df.groupby("model", sort=False)[["parameters"]].first().reset_index()
-            if part == "table3":
-                mem = df.groupby("model", sort=False)[["peak_mem_mb", "peak_mem_ratio_to_pool"]].first()
-                extra = extra.merge(mem.round(2).reset_index(), on="model")
             md += "\n\n" + common.to_markdown(extra)
             notes = scale
             if part == "table3":
                 notes += (" Converters map each tapped stage to p = 128 (large: p = 512, "
-                          "hidden 256; others hidden 128). Peak memory: growth of the peak "
-                          "RSS of a fresh process building the model and running 3 training "
-                          "steps at batch 256 (includes graph tracing), ratio to S2S-Pool.")
+                          "hidden 256; others hidden 128). Memory ratios to the pool "
+                          "converter: `dhnn_table3_memory.md` (`--parts table3_memory`, run "
+                          "alone so that no other process shares the measurement).")
             if part == "variable":
                 notes += (" Variable-depth tree: 6 paths of length 3 and 4 of length 2. Path "
                           "accuracy is strict (`hk.metrics.path_accuracy`).")
