@@ -212,18 +212,13 @@ class HierarchicalHyperModel(keras_tuner.HyperModel):
 
     def log_float(self, hp, name, bounds, default=None):
         """`hp.Float(..., sampling="log")` in `bounds`, unless `space[name]` narrows or fixes it."""
-        self._declared.add(name)
-        bounds = _range(self.space.get(name, bounds))
-        if isinstance(bounds, list):
-            return hp.Choice(name, bounds, default=bounds[0])
-        if not isinstance(bounds, tuple):
-            return hp.Fixed(name, float(bounds))
-        low, high = float(bounds[0]), float(bounds[1])
-        default = float(default) if default is not None and low <= default <= high else None
-        return hp.Float(name, low, high, sampling="log", default=default)
+        return self._float(hp, name, bounds, default, sampling="log")
 
     def linear_float(self, hp, name, bounds, step=None, default=None):
         """`hp.Float` in `bounds` (linear), unless `space[name]` narrows or fixes it."""
+        return self._float(hp, name, bounds, default, step=step)
+
+    def _float(self, hp, name, bounds, default, sampling=None, step=None):
         self._declared.add(name)
         bounds = _range(self.space.get(name, bounds))
         if isinstance(bounds, list):
@@ -231,8 +226,11 @@ class HierarchicalHyperModel(keras_tuner.HyperModel):
         if not isinstance(bounds, tuple):
             return hp.Fixed(name, float(bounds))
         low, high = float(bounds[0]), float(bounds[1])
-        default = float(default) if default is not None and low <= default <= high else low
-        return hp.Float(name, low, high, step=step, default=default)
+        in_range = default is not None and low <= default <= high
+        if sampling == "log":  # keras-tuner picks the log-scale default itself
+            return hp.Float(name, low, high, sampling="log",
+                            default=float(default) if in_range else None)
+        return hp.Float(name, low, high, step=step, default=float(default) if in_range else low)
 
     # ------------------------------------------------------------ build / fit
     def build(self, hp):
