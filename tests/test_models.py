@@ -147,3 +147,24 @@ def test_savedmodel_export_same_predictions(family, tmp_path):
     loaded = tf.saved_model.load(str(tmp_path / "sm"))  # keep a reference: it owns the variables
     served = loaded.serve(tf.constant(x))
     _assert_same({k: np.asarray(v) for k, v in served.items()}, want)
+
+
+@pytest.mark.parametrize("family", [hk.models.HierarchicalCNN, hk.models.CNNRNN, hk.models.DHNN,
+                                    hk.models.MinPoolNet, hk.models.MergedCNN, hk.models.CHRNN],
+                         ids=lambda f: f.__name__)
+def test_fit_rejects_bad_labels_and_images_by_name(family):
+    preset = next(p for p in sorted(family.presets) if "fashion_mnist" in p)
+    model = family.from_preset(preset, **family.tiny_overrides)
+    model.compile(total_steps=1)
+    x = np.zeros((2, 28, 28, 1), "float32")
+    with pytest.raises(ValueError, match=r"Inconsistent labels in row 0 .*'Shoes'"):
+        model.fit(x, np.array([[0, 5, 9], [1, 5, 9]]), verbose=0)
+    with pytest.raises(ValueError, match=r"out of range|must lie in"):
+        model.fit(x, np.array([[1, 5, 12], [1, 5, 9]]), verbose=0)
+    with pytest.raises(ValueError, match=r"hierarchy.complete"):
+        model.fit(x, np.array([9, 9]), verbose=0)
+    with pytest.raises(ValueError, match=r"Images must have shape \(batch, 28, 28, 1\)"):
+        model.fit(np.zeros((2, 32, 32, 3)), np.array([[1, 5, 9]] * 2), verbose=0)
+    with pytest.raises(ValueError, match=r"Inconsistent labels"):
+        model.fit(x, np.array([[1, 5, 9]] * 2), validation_data=(x, np.array([[0, 5, 9]] * 2)),
+                  verbose=0)

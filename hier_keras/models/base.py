@@ -235,6 +235,46 @@ class HierarchicalModel(keras.Model):
             )
         return arr.astype(np.float32)
 
+    def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+        """`keras.Model.fit`, with NumPy images and label rows checked first.
+
+        A label row with an id out of range, a finer label whose parent is not
+        the given coarser one, or images of the wrong shape raise a
+        `ValueError` naming the problem instead of training on it. (Datasets
+        built with `hk.data` are checked when they are built.)
+
+        Example:
+
+        >>> import hier_keras as hk, numpy as np
+        >>> model = hk.models.HierarchicalCNN.from_preset("small_fashion_mnist")
+        >>> model.compile(total_steps=1)
+        >>> bad = np.array([[0, 5, 9]])  # Shoes is not under Clothes
+        >>> try:
+        ...     model.fit(np.zeros((1, 28, 28, 1)), bad, verbose=0)
+        ... except ValueError as e:
+        ...     print("parent" in str(e))
+        True
+        """
+        x, y = self._checked_arrays(x, y)
+        if isinstance(validation_data, tuple) and len(validation_data) >= 2:
+            validation_data = (self._checked_arrays(*validation_data[:2])
+                               + tuple(validation_data[2:]))
+        return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+
+    def _checked_arrays(self, x, y):
+        if isinstance(x, np.ndarray):
+            self.check_images(x[:1])
+            if x.ndim == 3:
+                x = x[..., None]
+        if isinstance(y, (np.ndarray, list)):
+            y = np.asarray(y)
+            if y.ndim == 3:  # multi-label: (batch, paths, depth)
+                self.hierarchy.validate_labels(y.reshape(-1, y.shape[-1]))
+                y = y.astype(np.int32)
+            else:
+                y = self.hierarchy.validate_labels(y)
+        return x, y
+
     def predict(self, x, *args, **kwargs):
         if isinstance(x, np.ndarray) or isinstance(x, (list, tuple)) and x and np.ndim(x[0]) >= 2:
             x = self.check_images(x)
