@@ -45,6 +45,7 @@ from common import (  # noqa: E402
     run,
     to_markdown,
 )
+from adaptation_overhead import prediction_overhead  # noqa: E402
 
 TOPOLOGIES = "separate,merge-0,merge-1,merge-2,merge-3"
 
@@ -130,27 +131,6 @@ def step_times(args, data, topologies):
             model = _build(args, topology)
             out[topology] = (timed(model), model.count_params())
     return out
-
-
-def prediction_overhead(model, x, alpha, repeats):
-    """Median predict() time with adaptation / without, same model and data.
-
-    Switching adaptation on or off drops the traced predict function, so each
-    setting is timed as a block after one untimed (tracing) call; the blocks
-    run off, on, off, on so that load drifts hit both.
-    """
-    import numpy as np
-
-    times = {"off": [], "on": []}
-    for mode in ("off", "on", "off", "on"):
-        model.set_adaptation_alpha(alpha if mode == "on" else None)
-        model.predict(x, batch_size=512, verbose=0)
-        for _ in range(max(1, repeats // 2)):
-            t0 = time.perf_counter()
-            model.predict(x, batch_size=512, verbose=0)
-            times[mode].append(time.perf_counter() - t0)
-    model.set_adaptation_alpha(alpha)
-    return float(np.median(times["on"])), float(np.median(times["off"]))
 
 
 def plot(curves, tree, sizes, path, title):
@@ -347,7 +327,8 @@ from this one run)."""
                  f"exported instance: seed {best_seed}, alpha per level "
                  f"{[best_alpha[n] for n in levels]}.")
     overhead = (f"Prediction time of the exported model on {len(x_test)} test images, median of "
-                f"{2 * max(1, args.timing_repeats // 2)} runs each: with adaptation {on:.3f} s, without {off:.3f} s, ratio "
+                f"{args.timing_repeats} interleaved runs of two copies (see "
+                f"adaptation_overhead.py): with adaptation {on:.3f} s, without {off:.3f} s, ratio "
                 f"**{on / off:.3f}** (adaptation overhead {100 * (on / off - 1):+.1f}%).")
     text = "\n\n".join([
         f"# mergedcnn{tag}", "Command:", f"```\n{command_line()}\n```", notes,
