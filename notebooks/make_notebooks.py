@@ -399,16 +399,17 @@ The paper (CIFAR-100, ResNet-164 / DenseNet-100-BC): towers that share their fir
 the coarse and fine probabilities with a factor alpha in [0, 2]; the error is lowest near
 alpha = 1 and merge-1 / merge-2 are best (Fig. 3/4).
 
-Here: Fashion-MNIST, the 3-level tree, a small backbone, 2 epochs, 4 instances per topology.
+Here: Fashion-MNIST (the full training split less 5,000 validation images), the 3-level tree,
+a small backbone, 1 epoch, 4 instances per topology.
 '''),
     code(RESULTS_SETUP),
     md('''
 ## Test error per topology: no adaptation, alpha = 1, alpha tuned on validation
 '''),
     code('''
-merged = read("mergedcnn")
+merged = read("mergedcnn_full")
 if merged is not None:
-    print(command("mergedcnn"))
+    print(command("mergedcnn_full"))
     single = merged[merged["ensemble"] == 1]
     columns = ["fine_err_a0", "fine_err_a1", "fine_err_tuned", "exact_match_err_a0", "exact_match_err_a1"]
     display(mean_std(single, "topology", columns))
@@ -420,7 +421,7 @@ if merged is not None:
 Mean over the instances of each topology (single models, not ensembles).
 '''),
     code('''
-curves = read("mergedcnn_alpha")
+curves = read("mergedcnn_full_alpha")
 if curves is not None:
     single = curves[curves["ensemble"] == 1]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
@@ -438,7 +439,7 @@ if curves is not None:
 ## Cost of each topology (ratios to separate networks, one run)
 '''),
     code('''
-cost = read("mergedcnn_cost")
+cost = read("mergedcnn_full_cost")
 if cost is not None:
     display(cost.round(3))
 '''),
@@ -569,13 +570,17 @@ if table1 is not None:
     md('''
 ## Table 3 analogue: converters (linear mode product, convolution, pooling) in the S2S model
 
-With their parameter counts and peak memory, the paper's argument for the pooling converter.
+With their parameter counts and memory (computed for the converters, measured for a whole\ntraining step), the paper's argument for the pooling converter.
 '''),
     code('''
 table3 = read("dhnn_table3")
 if table3 is not None:
     display(mean_std(table3, "model", ["path_accuracy", "node_accuracy"]))
-    display(table3.groupby("model", sort=False)[["parameters", "peak_mem_ratio_to_pool"]].first())
+    display(table3.groupby("model", sort=False)[["parameters"]].first())
+memory = read("dhnn_table3_memory")
+if memory is not None:
+    print(command("dhnn_table3_memory"))
+    display(memory[["model", "converter_mem_ratio_to_pool", "peak_rss_ratio_to_pool"]].round(2))
 '''),
     md('''
 ## General trees (S2S with an end token) and the multi-label mode

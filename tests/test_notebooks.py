@@ -11,7 +11,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-PAPERS = ["guo2018_cnnrnn", "dutt2017_mergedcnn", "minpoolnet", "zuo2016_chrnn"]
+PAPERS = ["guo2018_cnnrnn", "dutt2017_mergedcnn", "minpoolnet", "zuo2016_chrnn", "koo2018_dhnn"]
 
 
 @pytest.fixture(scope="module")
