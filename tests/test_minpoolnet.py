@@ -331,8 +331,8 @@ def test_coarse_only_images_train_the_coarse_maps_on_real_data(bundled):
         results[name] = {lv: float(np.mean(out[lv].argmax(-1) == bundled["y_test"][:, i]))
                          for i, lv in enumerate(model.level_names)}
     mp, base = results["minpoolnet"], results["fine_only"]
-    # Chance: 0.5 / 0.17-0.3 / 0.1. Measured (seed 0): fine 0.78-0.80, medium 0.88-0.89
-    # against the fine-only model's untrained min-pooled medium level at 0.53.
+    # Chance: 0.5 / 0.17-0.3 / 0.1. Measured (this test, seed 0): MinPoolNet fine 0.746,
+    # medium 0.863; the fine-only model's min-pooled medium level 0.565 (its fine 0.803).
     assert mp["fine"] > 0.65, results
     assert mp["medium"] > 0.8, results
     assert mp["medium"] > base["medium"] + 0.15, results
