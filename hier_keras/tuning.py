@@ -88,6 +88,11 @@ def family_class(name):
 def get_hypermodel(family, **kwargs):
     """The `HyperModel` of a family, built with `kwargs` (see `HierarchicalHyperModel`).
 
+    Example:
+
+    >>> type(get_hypermodel("MinPoolNet", space={"coarse_loss_weight": [1.0]})).__name__
+    'MinPoolNetHyperModel'
+
     Raises:
         ValueError: no HyperModel for that family (lists the available ones).
     """
@@ -543,6 +548,17 @@ def tune(family, train, validation, preset=None, tuner="random", max_trials=10,
 
     Returns:
         A `TuneResult`.
+
+    Example (one tiny trial on the bundled subset; real searches use more of everything):
+
+    >>> import contextlib, io, tempfile, hier_keras as hk
+    >>> d = hk.data.load_arrays("fashion_mnist", source="bundled")
+    >>> with contextlib.redirect_stdout(io.StringIO()):  # keras-tuner's trial log
+    ...     result = tune("MinPoolNet", (d["x_train"][:256], d["y_train"][:256]),
+    ...                   (d["x_test"][:128], d["y_test"][:128]), max_trials=1,
+    ...                   steps_per_epoch=2, directory=tempfile.mkdtemp())
+    >>> len(result.trials), result.objective
+    (1, 'val_fine_accuracy')
     """
     import keras
     import pandas as pd

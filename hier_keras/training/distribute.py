@@ -44,6 +44,11 @@ STRATEGIES = ("default", "mirrored", "multiworker")
 def strategy_from_name(name):
     """A `tf.distribute.Strategy` by name: `"default"`, `"mirrored"` or `"multiworker"`.
 
+    Example:
+
+    >>> strategy_from_name("default").num_replicas_in_sync
+    1
+
     Raises:
         ValueError: an unknown name (lists the valid ones), or `"multiworker"`
             with a `TF_CONFIG` that is not valid JSON.
