@@ -104,10 +104,31 @@ def train(args) -> dict:
             preprocessing=model.preprocessing, hierarchy=model.hierarchy, source=args.source,
             data_dir=args.data_dir, seed=args.seed, return_info=True,
         )
+        callbacks, val_ds, fractions = [], test_ds, None
+        plateau = bool(cfg.get("reduce_lr_on_plateau"))
+        val_size = getattr(args, "val_size", None)
+        if val_size is None:
+            val_size = 0.1 if plateau else 0.0
+        if getattr(args, "fine_fraction", None) is not None or val_size:
+            train_ds, val_ds, fractions, n_train = _train_split(
+                args, model, batch_size, cfg.get("augment", True), val_size)
+            info = dict(info, train_size=n_train)
+            val_ds = test_ds if val_ds is None else val_ds
+        if plateau:
+            callbacks.append(model.plateau_callback())
         if strategy_name == "multiworker":
+            separate_val = val_ds is not test_ds
             train_ds, test_ds = distribute_dataset(train_ds), distribute_dataset(test_ds)
+            val_ds = distribute_dataset(val_ds) if separate_val else test_ds
         print(f"Data: {args.dataset} from {info['source']} "
               f"({info['train_size']} train / {info['test_size']} test images)")
+        if fractions:
+            print(f"Partial labels: {fractions['n_fine']} fine-labelled + {fractions['n_coarse']} "
+                  "coarse-only training images in ratio-keeping batches")
+        if val_size:
+            print(f"Validation: {int(round(val_size * 100)) if val_size < 1 else int(val_size)}"
+                  f"{'%' if val_size < 1 else ''} of the training split held out"
+                  + (" (watched by the learning-rate plateau schedule)" if plateau else ""))
         if strategy_name != "default":
             print(f"Strategy: {strategy_name}, {strategy.num_replicas_in_sync} replicas "
                   f"(global batch {batch_size})")
@@ -116,9 +137,9 @@ def train(args) -> dict:
             epochs = max(2, round(args.budget_images / info["train_size"]))
         # Each worker keeps its own checkpoint; the chief's is the one a restart reads back.
         checkpoint = os.path.join(args.output, "checkpoint" if chief else f"checkpoint_{task_id()}")
-        history = fit_model(model, train_ds, epochs=epochs, validation_data=test_ds,
+        history = fit_model(model, train_ds, epochs=epochs, validation_data=val_ds,
                             checkpoint_dir=checkpoint, steps_per_epoch=args.steps_per_epoch,
-                            verbose=args.verbose,
+                            verbose=args.verbose, callbacks=callbacks,
                             compile_kwargs={"jit_compile": True} if getattr(args, "jit", False)
                             else None)
     with precision_policy(getattr(args, "mixed_precision", False)):
@@ -135,7 +156,8 @@ def train(args) -> dict:
                          epochs=epochs, seed=args.seed, strategy=strategy_name,
                          replicas=int(strategy.num_replicas_in_sync),
                          mixed_precision=bool(getattr(args, "mixed_precision", False)),
-                         jit_compile=bool(getattr(args, "jit", False)))
+                         jit_compile=bool(getattr(args, "jit", False)),
+                         **({"label_fractions": fractions} if fractions else {}))
     optimizer = (trained if strategy_name != "default" else model).optimizer
     run_log = {"epochs": epochs, "epochs_this_run": [int(e) for e in history.epoch],
                "optimizer_iterations": int(keras.ops.convert_to_numpy(optimizer.iterations)),
@@ -146,6 +168,63 @@ def train(args) -> dict:
     print(f"Saved preset to {preset_dir}")
     return {"model": model, "results": results, "test_ds": test_ds, "preset_dir": preset_dir,
             "history": history}
+
+
+def _train_split(args, model, batch_size, augment, val_size):
+    """Training pipeline with a held-out validation share and/or partial labels.
+
+    `--fine-fraction F [--coarse-fraction C]` keeps the full label path for a
+    stratified share F of every class (S_fine) and hides the finest label
+    (-1) of the next share C (S_coarse; default: the rest), which keeps its
+    coarser labels, as in the min-pooling paper and Guo et al. Sec. 4.2;
+    batches keep the S_fine : S_coarse ratio (`hk.data.ratio_batches`).
+
+    Returns:
+        `(train_ds, val_ds or None, label fractions or None, number of training images)`.
+    """
+    import numpy as np
+
+    import hier_keras as hk
+
+    data = hk.data.load_arrays(args.dataset, data_dir=args.data_dir, hierarchy=model.hierarchy,
+                               source=args.source)
+    x, y = data["x_train"], data["y_train"]
+    val_ds = None
+    if val_size:
+        order = np.random.default_rng(args.seed).permutation(len(x))
+        n_val = int(val_size if val_size >= 1 else round(val_size * len(x)))
+        if not 0 < n_val < len(x):
+            raise SystemExit(f"--val-size {val_size} leaves no training or no validation "
+                             f"images out of {len(x)}.")
+        val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+        val_ds = hk.data.from_arrays(x[val_idx], y[val_idx], model.hierarchy,
+                                     batch_size=batch_size, preprocessing=model.preprocessing)
+        x, y = x[train_idx], y[train_idx]
+    if getattr(args, "fine_fraction", None) is None:
+        train_ds = hk.data.from_arrays(x, y, model.hierarchy, batch_size=batch_size, shuffle=True,
+                                       augment=augment, seed=args.seed,
+                                       preprocessing=model.preprocessing)
+        return train_ds, val_ds, None, len(x)
+    try:
+        _, is_fine, keep = hk.data.partial_labels(y, model.hierarchy, args.fine_fraction,
+                                                  args.coarse_fraction, seed=args.seed)
+    except ValueError as err:
+        raise SystemExit(f"--fine-fraction / --coarse-fraction: {err}") from err
+    labels = y.copy()
+    labels[~is_fine, -1] = -1
+    x, labels, is_fine = x[keep], labels[keep], is_fine[keep]
+    if not is_fine.any():
+        raise SystemExit(f"--fine-fraction {args.fine_fraction} leaves no fine-labelled image; "
+                         "raise it above 0.")
+    train_ds = hk.data.ratio_batches(x, labels, is_fine, batch_size=batch_size, seed=args.seed,
+                                     repeat=False, augment=augment,
+                                     preprocessing=model.preprocessing)
+    fractions = {"fine": float(args.fine_fraction),
+                 "coarse": float(1 - args.fine_fraction if args.coarse_fraction is None
+                                 else args.coarse_fraction),
+                 "n_fine": int(is_fine.sum()), "n_coarse": int((~is_fine).sum()),
+                 "coarse_labels": "parent"}
+    return train_ds, val_ds, fractions, len(x)
 
 
 def tune(args) -> dict:
@@ -305,6 +384,16 @@ def build_parser():
         p.add_argument("--mixed-precision", action="store_true",
                        help="mixed_float16 compute (GPUs with tensor cores)")
         p.add_argument("--jit", action="store_true", help="XLA-compile the train step")
+        p.add_argument("--fine-fraction", type=float, default=None,
+                       help="train with partial labels: share of each class that keeps its "
+                            "fine label (S_fine); see --coarse-fraction")
+        p.add_argument("--coarse-fraction", type=float, default=None,
+                       help="share of each class whose finest label is hidden (S_coarse); "
+                            "default: the rest of the training split")
+        p.add_argument("--val-size", type=float, default=None,
+                       help="share (< 1) or number of training images held out for validation; "
+                            "default 0.1 for presets with a plateau schedule (MinPoolNet's "
+                            "paper presets), else 0 (the test split is only watched)")
         data_args(p)
         p.set_defaults(fn=fn)
     p = sub.add_parser("tune", help=tune.__doc__.split("\n")[0])

@@ -1,6 +1,7 @@
 """The `hier-keras` command line, end to end on the bundled subset (tiny budget)."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -46,3 +47,41 @@ def test_cli_errors(tmp_path):
         cli.main(["train", "--family", "Nope", "--source", "bundled", "--output", str(tmp_path)])
     with pytest.raises(SystemExit, match="neither a preset directory nor a zoo entry"):
         cli.main(["evaluate", "no_such_preset"])
+
+
+def test_train_with_partial_labels_and_plateau_schedule(tmp_path, capsys):
+    """--fine-fraction hides fine labels, ratio batches train, the plateau schedule watches a
+    held-out validation share (not the test split) and reduces the learning rate."""
+    out = tmp_path / "run"
+    training = {"optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.9,
+                "schedule": {"type": "constant"}, "batch_size": 64, "augment": False,
+                "reduce_lr_on_plateau": {"monitor": "val_fine_accuracy", "mode": "max",
+                                         "factor": 0.5, "patience": 0, "min_delta": 1.0}}
+    overrides = json.dumps({"backbone_kwargs": {"widths": [4, 8, 8]},
+                            "training_config": training})
+    cli.main(["train", "--family", "MinPoolNet", "--preset", "small_fashion_mnist",
+              "--epochs", "3", "--steps-per-epoch", "2", "--source", "bundled",
+              "--fine-fraction", "0.2", "--coarse-fraction", "0.5", "--output", str(out),
+              "--overrides", overrides, "--verbose", "0"])
+    text = capsys.readouterr().out
+    # 10% of the 10,000 bundled images are held out; then 20% / 50% of each class.
+    assert "Validation: 10% of the training split held out (watched by" in text
+    n_fine, n_coarse = map(int, re.search(
+        r"Partial labels: (\d+) fine-labelled \+ (\d+) coarse-only", text).groups())
+    assert abs(n_fine - 1800) <= 10 and abs(n_coarse - 4500) <= 10  # per-class rounding
+    assert f"({n_fine + n_coarse} train / 2000 test images)" in text
+    meta = json.loads((out / "preset" / "metadata.json").read_text())
+    assert (meta["label_fractions"]["n_fine"], meta["label_fractions"]["n_coarse"]) == (
+        n_fine, n_coarse)
+    assert meta["split"] == "test" and "fine_accuracy" in meta["metrics"]
+    history = json.loads((out / "history.json").read_text())["history"]
+    assert "val_fine_accuracy" in history
+    # min_delta 1.0 makes every epoch after the first a plateau: the rate halves after each.
+    assert history["learning_rate"] == pytest.approx([0.05, 0.05, 0.025])
+
+
+def test_train_rejects_impossible_label_fractions(tmp_path):
+    with pytest.raises(SystemExit, match="sum to at most 1"):
+        cli.main(["train", "--family", "MinPoolNet", "--preset", "small_fashion_mnist",
+                  "--source", "bundled", "--fine-fraction", "0.8", "--coarse-fraction", "0.5",
+                  "--output", str(tmp_path)])

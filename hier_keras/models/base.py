@@ -211,6 +211,29 @@ class HierarchicalModel(keras.Model):
         config["total_steps"] = getattr(self, "_compile_total_steps", None)
         return config
 
+    def plateau_callback(self, **overrides):
+        """`keras.callbacks.ReduceLROnPlateau` from `training_config["reduce_lr_on_plateau"]`.
+
+        The paper presets of MinPoolNet and C-HRNN reduce the learning rate
+        "whenever the model performance reaches plateau": their configs keep
+        the rate constant and name the reduction here. Pass the callback to
+        `fit` with validation data (`hier-keras train` does, on a held-out
+        share of the training split). Without that entry: factor 0.1,
+        patience 5 on the finest level's validation accuracy.
+
+        Example:
+
+        >>> from hier_keras.models.minpoolnet import MinPoolNet
+        >>> cb = MinPoolNet.from_preset("small_fashion_mnist").plateau_callback(patience=2)
+        >>> cb.monitor, cb.patience
+        ('val_fine_accuracy', 2)
+        """
+        cfg = dict(self.training_config.get("reduce_lr_on_plateau") or
+                   {"monitor": f"val_{self.level_names[-1]}_accuracy", "mode": "max",
+                    "factor": 0.1, "patience": 5})
+        cfg.update(overrides)
+        return keras.callbacks.ReduceLROnPlateau(**cfg)
+
     def compile_from_config(self, config):
         config = keras.saving.deserialize_keras_object(dict(config))
         for key in ("loss", "metrics", "weighted_metrics", "loss_weights"):

@@ -259,17 +259,6 @@ class MinPoolNet(HierarchicalModel):
         return minpool_loss(y, [scores[n] for n in self.level_names], self.loss_level_weights,
                             self.loss_reduction)
 
-    def plateau_callback(self, **overrides):
-        """`keras.callbacks.ReduceLROnPlateau` from `training_config["reduce_lr_on_plateau"]`.
-
-        The paper reduces the learning rate "whenever the model performance
-        reaches plateau"; pass the callback to `fit` with validation data.
-        """
-        cfg = dict(self.training_config.get("reduce_lr_on_plateau") or
-                   {"monitor": "val_fine_accuracy", "mode": "max", "factor": 0.1, "patience": 5})
-        cfg.update(overrides)
-        return keras.callbacks.ReduceLROnPlateau(**cfg)
-
     # ----------------------------------------------------------- config
     def get_config(self):
         config = super().get_config()
