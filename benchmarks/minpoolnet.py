@@ -296,35 +296,51 @@ def measure_cost(build_minpool, widths, training, batch):
     return {k: round(v, 3) for k, v in out.items()}
 
 
+def plot_panels(df):
+    """`(fixed column, its value, varied column)` for every sweep with two or more points."""
+    panels = []
+    for fixed, vary in (("coarse_pct", "fine_pct"), ("fine_pct", "coarse_pct")):
+        for value, g in df.groupby(fixed):
+            if g[vary].nunique() > 1:
+                panels.append((fixed, value, vary))
+    if not panels and len(df):  # a single setting: one panel with one point per method
+        panels.append(("coarse_pct", df.coarse_pct.iloc[0], "fine_pct"))
+    return panels
+
+
 def plot(df, gap_df, path):
+    """One panel per sweep of the label fractions in `df`, plus the lambda sweep if run."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     main = df[~df.method.str.startswith("lambda")]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    for ax, (fixed, vary, title) in zip(axes[:2], [("coarse_pct", "fine_pct", "|S_coarse| = 50%"),
-                                                   ("fine_pct", "coarse_pct", "|S_fine| = 50%")]):
-        sub = main[main[fixed] == 50]
+    lam = df[df.method.str.startswith("lambda")]
+    panels = plot_panels(main)
+    n = len(panels) + bool(len(lam))
+    fig, axes = plt.subplots(1, max(n, 1), figsize=(5 * max(n, 1), 4), squeeze=False)
+    axes = axes[0]
+    for ax, (fixed, value, vary) in zip(axes, panels):
+        sub = main[main[fixed] == value]
         for method, g in sub.groupby("method"):
             m = g.groupby(vary).fine_accuracy.agg(["mean", "std"]).reset_index()
             ax.errorbar(m[vary], 100 * m["mean"], yerr=100 * m["std"].fillna(0), marker="o",
                         capsize=3, label=method)
         ax.set_xlabel(f"{vary} (% of the train pool)")
         ax.set_ylabel("test fine accuracy (%)")
-        ax.set_title(title)
+        ax.set_title(f"|S_{fixed.split('_')[0]}| = {value}%")
         ax.legend(fontsize=8)
-    lam = df[df.method.str.startswith("lambda")]
     if len(lam):
         lam = lam.assign(lam=lam.method.str.split("=").str[1].astype(float))
         m = lam.groupby("lam").fine_accuracy.agg(["mean", "std"]).reset_index()
-        axes[2].errorbar(m["lam"], 100 * m["mean"], yerr=100 * m["std"].fillna(0), marker="o",
-                         capsize=3)
-        axes[2].set_xscale("log", base=2)
-        axes[2].set_xlabel("lambda")
-        axes[2].set_ylabel("test fine accuracy (%)")
-        axes[2].set_title("lambda sweep")
+        ax = axes[len(panels)]
+        ax.errorbar(m["lam"], 100 * m["mean"], yerr=100 * m["std"].fillna(0), marker="o",
+                    capsize=3)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("lambda")
+        ax.set_ylabel("test fine accuracy (%)")
+        ax.set_title("lambda sweep")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 

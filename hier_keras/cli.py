@@ -7,6 +7,8 @@ Examples:
     hier-keras train --family HierarchicalCNN --preset small_fashion_mnist \
         --epochs 5 --output runs/small
     hier-keras train --family CNNRNN --strategy mirrored --mixed-precision --jit  # GPUs
+    hier-keras train --family MinPoolNet --preset nin_fashion_mnist \
+        --fine-fraction 0.1 --coarse-fraction 0.5   # 10% fine labels, 50% coarse-only
     hier-keras tune --family CNNRNN --trials 10 --epochs 2 --output runs/tune
     hier-keras evaluate runs/small/preset
     hier-keras predict runs/small/preset image1.png image2.png
