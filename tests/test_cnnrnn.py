@@ -48,6 +48,28 @@ def test_eq8_loss_with_teacher_forcing(fashion_tree, rng):
     np.testing.assert_allclose(logits[1][1:], logits2[1][1:], atol=1e-6)
 
 
+def test_evaluate_reports_the_teacher_forced_loss(fashion_tree, rng):
+    """val_loss is eq. 8 on the evaluation images (dropout off), comparable to the training loss.
+
+    Not the cross-entropy of the decoded levels: a constrained decoder gives the true fine
+    class probability 0 under a wrong parent, which made val_loss ~4x the training loss.
+    """
+    model = _model(decoding="constrained", dropout=0.5)
+    x = rng.uniform(0, 255, (16, 28, 28, 1)).astype("float32")
+    y = fashion_tree.leaf_paths()[rng.integers(0, 10, 16)].astype("int32")
+    logits = [np.asarray(l) for l in model.teacher_forced_logits(
+        model._features(x, False), ops.convert_to_tensor(y), training=False)]
+    offs = fashion_tree.node_offsets
+    want = sum(-_log_softmax(logits[t])[np.arange(16), y[:, t] + offs[t]].mean() for t in range(3))
+    want += sum(float(l) for l in model.losses)
+    model.compile()
+    got = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)["loss"]
+    assert got == pytest.approx(want, rel=1e-4)
+    # The decoded fine probabilities are 0 outside the decoded medium class's children.
+    probs = model.predict(x, verbose=0)["fine"]
+    assert (probs == 0).any()
+
+
 def test_decoding_modes_and_given_labels(fashion_tree, rng):
     x = rng.uniform(0, 255, (6, 28, 28, 1)).astype("float32")
     model = _model()

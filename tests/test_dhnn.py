@@ -166,6 +166,28 @@ def test_s2s_loss_trains_the_end_token_only_on_minus_two(fashion_tree):
     assert abs(got - want) < 1e-4
 
 
+@pytest.mark.parametrize("decoder", ["rnn", "s2s"])
+def test_evaluate_reports_the_training_loss_without_dropout(decoder, fashion_tree):
+    """val_loss is the training loss on the evaluation images (dropout off), not the
+    cross-entropy of the beam-decoded levels (0 probability under a wrong parent)."""
+    keras.utils.set_random_seed(0)
+    model = hk.models.DHNN(fashion_tree, (28, 28, 1), decoder=decoder, dropout=0.5, **TINY)
+    x = np.random.default_rng(0).uniform(0, 255, (8, 28, 28, 1)).astype("float32")
+    y = fashion_tree.complete(np.arange(8) % 10)
+    u, seq, state = model.encode(x)
+    if decoder == "rnn":
+        logits = np.asarray(model.fpl_logits(u, seq))
+        logits = [logits[:, t] for t in range(3)]
+    else:
+        logits = [np.asarray(v) for v in model.teacher_forced_logits(state, y, training=False)]
+    offs = fashion_tree.node_offsets
+    want = sum(np.mean(-_log_softmax(logits[t])[np.arange(8), offs[t] + y[:, t]])
+               for t in range(3)) + sum(float(v) for v in model.losses)
+    model.compile()
+    got = model.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)["loss"]
+    assert got == pytest.approx(want, rel=1e-4)
+
+
 # ------------------------------------------------------------------ FPL details
 def test_residual_arc_dimensions_and_loss(fashion_tree):
     keras.utils.set_random_seed(0)

@@ -13,6 +13,12 @@ Training (eq. 8): teacher forcing, the ground-truth coarser labels are the
 inputs; the loss is the cross-entropy over the whole vocabulary at every step,
 masked where the label is -1, summed over steps.
 
+The validation loss (`evaluate`, `val_loss`) is the same teacher-forced
+cross-entropy on the evaluation images (the negative log-likelihood of their
+true paths), so `loss` and `val_loss` compare: the decoded probabilities would
+not do, since a constrained decoder gives the true class probability 0 under a
+wrong parent.
+
 Inference (`decoding`):
 
 - `"greedy"`: feed back the argmax (Guo et al.); step `t` picks among the
@@ -171,10 +177,19 @@ class CNNRNN(HierarchicalModel):
             outputs["_features"] = v
         return outputs
 
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        if not training and x is not None and "_features" not in y_pred:
+            # Evaluation: the features of the images again, for the teacher-forced loss.
+            y_pred = dict(y_pred, _eval_features=self._features(x, False))
+        return super().compute_loss(x, y, y_pred, sample_weight, training)
+
     def hierarchical_loss(self, y, y_pred):
-        if "_features" not in y_pred:  # evaluation: cross-entropy of the decoded levels
+        if "_features" in y_pred:
+            logits = self.teacher_forced_logits(y_pred["_features"], y, training=True)
+        elif "_eval_features" in y_pred:
+            logits = self.teacher_forced_logits(y_pred["_eval_features"], y, training=False)
+        else:  # no images given: cross-entropy of the decoded levels
             return super().hierarchical_loss(y, y_pred)
-        logits = self.teacher_forced_logits(y_pred["_features"], y, training=True)
         offsets = ops.convert_to_tensor(self.hierarchy.node_offsets.astype("int32"))
         targets = ops.where(y >= 0, y + offsets, y)
         return HierarchicalCrossEntropy(level_weights=self.level_weights)(targets, logits)

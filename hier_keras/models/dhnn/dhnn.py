@@ -382,6 +382,14 @@ class DHNN(HierarchicalModel):
         return outputs
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        if (not training and not self.multi_label and x is not None
+                and not {"_logits", "_state"} & set(y_pred)):
+            # Evaluation: the training loss on these images (dropout off), not the
+            # cross-entropy of beam-decoded levels, where a wrong parent gives probability 0.
+            u, seq, state = self.encode(x, False)
+            extra = ({"_logits": self.fpl_logits(u, seq, False)} if self.decoder == "rnn"
+                     else {"_eval_state": state})
+            y_pred = dict(y_pred, **extra)
         if self.multi_label:
             loss = self.multilabel_loss(y, y_pred)
         else:
@@ -399,11 +407,12 @@ class DHNN(HierarchicalModel):
             targets = ops.where(y >= 0, y + offsets, -1)
             logits = y_pred["_logits"]
             return ce(targets, [logits[:, t] for t in range(tree.depth)])
-        if "_state" in y_pred:  # S2S, teacher forcing
+        if "_state" in y_pred or "_eval_state" in y_pred:  # S2S, teacher forcing
+            training = "_state" in y_pred  # else evaluation: no dropout
+            state = y_pred["_state"] if training else y_pred["_eval_state"]
             targets = ops.where(y >= 0, y + offsets, ops.where(y == -2, tree.num_nodes, -1))
-            logits = self.teacher_forced_logits(y_pred["_state"], y, training=True)
-            return ce(targets, logits)
-        return super().hierarchical_loss(y, y_pred)  # evaluation: decoded levels
+            return ce(targets, self.teacher_forced_logits(state, y, training=training))
+        return super().hierarchical_loss(y, y_pred)  # no images given: decoded levels
 
     def multilabel_loss(self, labels, y_pred):
         """`sum_t w_t` mean binary cross-entropy of the level-t nodes (multi-label mode)."""
