@@ -89,6 +89,7 @@ def train(args) -> dict:
                                                 task_id)
 
     family = _family(args.family)
+    _check_label_args(args)
     strategy_name = getattr(args, "strategy", "default")
     try:
         strategy = strategy_from_name(strategy_name)
@@ -101,16 +102,20 @@ def train(args) -> dict:
                                                  **json.loads(args.overrides or "{}")), strategy)
         cfg = model.training_config
         batch_size = args.batch_size or cfg.get("batch_size", 128)
+        plateau = bool(cfg.get("reduce_lr_on_plateau"))
+        val_size = getattr(args, "val_size", None)
+        if val_size is None:
+            val_size = 0.1 if plateau else 0.0
+        if plateau and not val_size:
+            raise SystemExit(f"Preset {args.preset!r} lowers its learning rate on a validation "
+                             "plateau; --val-size 0 would let the test split steer training. "
+                             "Give --val-size > 0 (default 0.1).")
         train_ds, test_ds, info = hk.data.load(
             args.dataset, batch_size=batch_size, augment=cfg.get("augment", True),
             preprocessing=model.preprocessing, hierarchy=model.hierarchy, source=args.source,
             data_dir=args.data_dir, seed=args.seed, return_info=True,
         )
         callbacks, val_ds, fractions = [], test_ds, None
-        plateau = bool(cfg.get("reduce_lr_on_plateau"))
-        val_size = getattr(args, "val_size", None)
-        if val_size is None:
-            val_size = 0.1 if plateau else 0.0
         if getattr(args, "fine_fraction", None) is not None or val_size:
             train_ds, val_ds, fractions, n_train = _train_split(
                 args, model, batch_size, cfg.get("augment", True), val_size)
@@ -170,6 +175,27 @@ def train(args) -> dict:
     print(f"Saved preset to {preset_dir}")
     return {"model": model, "results": results, "test_ds": test_ds, "preset_dir": preset_dir,
             "history": history}
+
+
+def _check_label_args(args):
+    """Reject bad --fine-fraction / --coarse-fraction / --val-size before any data is loaded."""
+    from hier_keras.data.partial import check_fractions
+
+    fine, coarse = getattr(args, "fine_fraction", None), getattr(args, "coarse_fraction", None)
+    if coarse is not None and fine is None:
+        raise SystemExit("--coarse-fraction needs --fine-fraction (the share that keeps its "
+                         "fine label).")
+    if fine is not None:
+        try:
+            check_fractions(fine, coarse)
+        except ValueError as err:
+            raise SystemExit(f"--fine-fraction / --coarse-fraction: {err}") from err
+        if fine == 0:
+            raise SystemExit("--fine-fraction 0 leaves no fine-labelled image; raise it above 0.")
+    val_size = getattr(args, "val_size", None)
+    if val_size is not None and not val_size >= 0:
+        raise SystemExit(f"--val-size must be a share in [0, 1) or a number of images; "
+                         f"received {val_size}.")
 
 
 def _train_split(args, model, batch_size, augment, val_size):

@@ -80,8 +80,25 @@ def test_train_with_partial_labels_and_plateau_schedule(tmp_path, capsys):
     assert history["learning_rate"] == pytest.approx([0.05, 0.05, 0.025])
 
 
-def test_train_rejects_impossible_label_fractions(tmp_path):
-    with pytest.raises(SystemExit, match="sum to at most 1"):
+@pytest.mark.parametrize("flags, message", [
+    (["--fine-fraction", "0.8", "--coarse-fraction", "0.5"], "sum to at most 1"),
+    (["--fine-fraction", "-0.1"], "must lie in"),
+    (["--fine-fraction", "nan"], "must lie in"),
+    (["--fine-fraction", "0"], "no fine-labelled image"),
+    (["--coarse-fraction", "0.5"], "needs --fine-fraction"),
+    (["--val-size", "-1"], "--val-size must be"),
+    (["--val-size", "0", "--overrides", json.dumps({"training_config": {
+        "reduce_lr_on_plateau": {"monitor": "val_fine_accuracy"}}})], "test split steer training"),
+])
+def test_train_rejects_bad_label_arguments_before_loading_data(flags, message, tmp_path,
+                                                               monkeypatch):
+    import hier_keras as hk
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("data loaded before the arguments were checked")
+
+    monkeypatch.setattr(hk.data, "load", no_loading)
+    monkeypatch.setattr(hk.data, "load_arrays", no_loading)
+    with pytest.raises(SystemExit, match=message):
         cli.main(["train", "--family", "MinPoolNet", "--preset", "small_fashion_mnist",
-                  "--source", "bundled", "--fine-fraction", "0.8", "--coarse-fraction", "0.5",
-                  "--output", str(tmp_path)])
+                  "--source", "bundled", *flags, "--output", str(tmp_path)])

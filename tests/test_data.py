@@ -317,6 +317,11 @@ def test_partial_labels_and_ratio_batches(bundled, fashion_tree):
     np.testing.assert_array_equal(is_fine, again)
     with pytest.raises(ValueError, match="sum to at most 1"):
         hk.data.partial_labels(y, fashion_tree, 0.7, 0.5)
+    # Without coarse_fraction the rest is coarse-only: 9 per class at 0.5 keeps all 9
+    # (rounding each share separately would give 4 + 4 and drop one image per class).
+    nine = fashion_tree.complete(np.repeat(np.arange(10), 9))
+    _, fine9, keep9 = hk.data.partial_labels(nine, fashion_tree, 0.5)
+    assert keep9.all() and fine9.sum() == 40
     x = bundled["x_train"][keep]
     ds = hk.data.ratio_batches(x, out[keep], is_fine[keep], batch_size=60)
     for xb, yb in ds.take(5):

@@ -11,6 +11,27 @@ import numpy as np
 from hier_keras.hierarchy import Hierarchy
 
 
+def check_fractions(fine_fraction, coarse_fraction=None):
+    """`(fine, coarse)` label shares, checked; `coarse=None` means the rest.
+
+    Raises:
+        ValueError: a share outside [0, 1] (or NaN), or shares summing above 1.
+
+    Example:
+
+    >>> check_fractions(0.1)
+    (0.1, 0.9)
+    """
+    fine = float(fine_fraction)
+    coarse = 1.0 - fine if coarse_fraction is None else float(coarse_fraction)
+    if not (0 <= fine <= 1 and 0 <= coarse <= 1 and fine + coarse <= 1 + 1e-9):
+        raise ValueError(
+            f"Fractions must lie in [0, 1] and sum to at most 1; received fine "
+            f"{fine_fraction}, coarse {coarse_fraction}."
+        )
+    return fine, coarse
+
+
 def partial_labels(labels, hierarchy, fine_fraction, coarse_fraction=None, seed=0):
     """Split samples into S_fine (full path), S_coarse (level 0 only) and dropped.
 
@@ -32,14 +53,8 @@ def partial_labels(labels, hierarchy, fine_fraction, coarse_fraction=None, seed=
     """
     tree = Hierarchy.from_dict(hierarchy)
     labels = tree.validate_labels(labels)
-    if coarse_fraction is None:
-        coarse_fraction = 1.0 - fine_fraction
-    if not (0 <= fine_fraction <= 1 and 0 <= coarse_fraction <= 1
-            and fine_fraction + coarse_fraction <= 1 + 1e-9):
-        raise ValueError(
-            f"Fractions must lie in [0, 1] and sum to at most 1; received fine "
-            f"{fine_fraction}, coarse {coarse_fraction}."
-        )
+    rest = coarse_fraction is None
+    fine_fraction, coarse_fraction = check_fractions(fine_fraction, coarse_fraction)
     rng = np.random.default_rng(seed)
     deepest = np.array([row[row >= 0][-1] + tree.node_offsets[(row >= 0).sum() - 1]
                         if (row >= 0).any() else -1 for row in labels])
@@ -48,7 +63,7 @@ def partial_labels(labels, hierarchy, fine_fraction, coarse_fraction=None, seed=
     for cls in np.unique(deepest):
         idx = rng.permutation(np.flatnonzero(deepest == cls))
         n_fine = int(round(fine_fraction * len(idx)))
-        n_coarse = int(round(coarse_fraction * len(idx)))
+        n_coarse = len(idx) - n_fine if rest else int(round(coarse_fraction * len(idx)))
         is_fine[idx[:n_fine]] = True
         keep[idx[: n_fine + n_coarse]] = True
     out = labels.copy()

@@ -212,14 +212,16 @@ class HierarchicalModel(keras.Model):
         return config
 
     def plateau_callback(self, **overrides):
-        """`keras.callbacks.ReduceLROnPlateau` from `training_config["reduce_lr_on_plateau"]`.
+        """`ReduceLROnPlateau` from `training_config["reduce_lr_on_plateau"]`.
 
         The paper presets of MinPoolNet and C-HRNN reduce the learning rate
         "whenever the model performance reaches plateau": their configs keep
         the rate constant and name the reduction here. Pass the callback to
         `fit` with validation data (`hier-keras train` does, on a held-out
         share of the training split). Without that entry: factor 0.1,
-        patience 5 on the finest level's validation accuracy.
+        patience 5 on the finest level's validation accuracy. It is a
+        `hk.training.ResumablePlateau`: under `fit_model(checkpoint_dir=...)`
+        a resumed run keeps the reduced rate and the plateau counters.
 
         Example:
 
@@ -232,7 +234,9 @@ class HierarchicalModel(keras.Model):
                    {"monitor": f"val_{self.level_names[-1]}_accuracy", "mode": "max",
                     "factor": 0.1, "patience": 5})
         cfg.update(overrides)
-        return keras.callbacks.ReduceLROnPlateau(**cfg)
+        from hier_keras.training.callbacks import ResumablePlateau
+
+        return ResumablePlateau(**cfg)
 
     def compile_from_config(self, config):
         config = keras.saving.deserialize_keras_object(dict(config))

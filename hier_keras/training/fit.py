@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import keras
+
+from hier_keras.training.callbacks import ResumablePlateau
 
 
 def steps_in(dataset) -> int | None:
@@ -28,8 +32,10 @@ def fit_model(model, train_data, epochs, validation_data=None, checkpoint_dir=No
         validation_data: optional tf.data for per-epoch validation.
         checkpoint_dir: when given, a `keras.callbacks.BackupAndRestore`
             there: a killed run restarted with the same arguments resumes from
-            its last epoch instead of starting over.
-        steps_per_epoch: optional cap on batches per epoch.
+            its last epoch instead of starting over (with the state of any
+            `ResumablePlateau` among `callbacks`).
+        steps_per_epoch: optional number of batches per epoch; a finite
+            `train_data` is then repeated, so every epoch has that many.
         compile: compile first (set False to keep your own compile()).
         compile_kwargs: more `compile()` arguments, e.g. `{"jit_compile": True}`
             (XLA) or `{"steps_per_execution": 8}`.
@@ -47,6 +53,9 @@ def fit_model(model, train_data, epochs, validation_data=None, checkpoint_dir=No
     ['coarse_accuracy', 'consistency']
     """
     steps = steps_per_epoch or steps_in(train_data)
+    if steps_per_epoch and steps_in(train_data) is not None:
+        # Keras keeps one iterator across epochs: a finite pass would end epochs early.
+        train_data = train_data.repeat()
     if compile:
         model.compile(total_steps=epochs * steps if steps else None, **(compile_kwargs or {}))
     callbacks = list(callbacks)
@@ -54,6 +63,9 @@ def fit_model(model, train_data, epochs, validation_data=None, checkpoint_dir=No
         # First in the list: an epoch's checkpoint is written before any other callback runs.
         callbacks.insert(0, keras.callbacks.BackupAndRestore(checkpoint_dir, save_freq="epoch",
                                                              delete_checkpoint=True))
+        for cb in callbacks:
+            if isinstance(cb, ResumablePlateau) and cb.state_path is None:
+                cb.state_path = os.path.join(checkpoint_dir, "plateau_state.json")
     fit_kwargs.setdefault("shuffle", False)  # tf.data pipelines shuffle themselves
     return model.fit(train_data, epochs=epochs, validation_data=validation_data,
                      steps_per_epoch=steps_per_epoch, verbose=verbose, callbacks=callbacks,
