@@ -421,7 +421,8 @@ def build_parser():
         p.add_argument("--val-size", type=float, default=None,
                        help="share (< 1) or number of training images held out for validation; "
                             "default 0.1 for presets with a plateau schedule (MinPoolNet's "
-                            "paper presets), else 0 (the test split is only watched)")
+                            "paper presets), else 0 (the test split is only watched); the "
+                            "held-out images keep all their labels, whatever --fine-fraction")
         data_args(p)
         p.set_defaults(fn=fn)
     p = sub.add_parser("tune", help=tune.__doc__.split("\n")[0])
