@@ -182,7 +182,8 @@ def main(argv=None):
             staging, metrics=full, metrics_bundled=bundled, dataset="fashion_mnist",
             split=f"test ({full_source}, {n_full} images)",
             bundled_split=f"bundled test subset ({n_bundled} images)", command=args.command,
-            training={k: old_meta.get(k) for k in ("epochs", "seed", "data_source")
+            training={k: old_meta.get(k) for k in ("epochs", "steps", "seed", "data_source",
+                                                    "label_fractions", "coarse_loss_weight")
                       if k in old_meta},
             note=args.note, tolerance=0.005, **extra)
         if target.exists():

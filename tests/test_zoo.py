@@ -40,6 +40,10 @@ def test_index_lists_every_entry_and_each_has_a_saved_model():
         assert "saved_model/saved_model.pb" in hashed, entry["name"]
         assert any(f.startswith("saved_model/variables/") for f in hashed), entry["name"]
         assert entry["saved_model"] is True
+        if meta["family"] == "MinPoolNet":  # trained on partial labels: which ones
+            fractions = meta["training"]["label_fractions"]
+            assert fractions["n_fine"] + fractions["n_coarse"] <= fractions["pool"], entry["name"]
+            assert 0 < fractions["fine"] <= 1 and 0 <= fractions["coarse"] <= 1
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e["name"] for e in ENTRIES])
