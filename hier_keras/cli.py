@@ -213,6 +213,7 @@ def _train_split(args, model, batch_size, augment, val_size):
     import numpy as np
 
     import hier_keras as hk
+    from hier_keras.data.partial import check_fractions
 
     data = hk.data.load_arrays(args.dataset, data_dir=args.data_dir, hierarchy=model.hierarchy,
                                source=args.source)
@@ -233,23 +234,20 @@ def _train_split(args, model, batch_size, augment, val_size):
                                        augment=augment, seed=args.seed,
                                        preprocessing=model.preprocessing)
         return train_ds, val_ds, None, len(x)
-    try:
-        _, is_fine, keep = hk.data.partial_labels(y, model.hierarchy, args.fine_fraction,
-                                                  args.coarse_fraction, seed=args.seed)
-    except ValueError as err:
-        raise SystemExit(f"--fine-fraction / --coarse-fraction: {err}") from err
+    # The fractions were checked by _check_label_args before any data was loaded.
+    fine, coarse = check_fractions(args.fine_fraction, args.coarse_fraction)
+    _, is_fine, keep = hk.data.partial_labels(y, model.hierarchy, fine, args.coarse_fraction,
+                                              seed=args.seed)
     labels = y.copy()
     labels[~is_fine, -1] = -1
     x, labels, is_fine = x[keep], labels[keep], is_fine[keep]
     if not is_fine.any():
-        raise SystemExit(f"--fine-fraction {args.fine_fraction} leaves no fine-labelled image; "
-                         "raise it above 0.")
+        raise SystemExit(f"--fine-fraction {args.fine_fraction} rounds to no fine-labelled "
+                         "image in any class; raise it.")
     train_ds = hk.data.ratio_batches(x, labels, is_fine, batch_size=batch_size, seed=args.seed,
                                      repeat=False, augment=augment,
                                      preprocessing=model.preprocessing)
-    fractions = {"fine": float(args.fine_fraction),
-                 "coarse": float(1 - args.fine_fraction if args.coarse_fraction is None
-                                 else args.coarse_fraction),
+    fractions = {"fine": fine, "coarse": coarse,
                  "n_fine": int(is_fine.sum()), "n_coarse": int((~is_fine).sum()),
                  "coarse_labels": "parent"}
     return train_ds, val_ds, fractions, len(x)

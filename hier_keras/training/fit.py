@@ -52,8 +52,9 @@ def fit_model(model, train_data, epochs, validation_data=None, checkpoint_dir=No
     >>> sorted(h.history)[:2]
     ['coarse_accuracy', 'consistency']
     """
-    steps = steps_per_epoch or steps_in(train_data)
-    if steps_per_epoch and steps_in(train_data) is not None:
+    steps_per_pass = steps_in(train_data)
+    steps = steps_per_epoch or steps_per_pass
+    if steps_per_epoch and steps_per_pass is not None:
         # Keras keeps one iterator across epochs: a finite pass would end epochs early.
         train_data = train_data.repeat()
     if compile:
