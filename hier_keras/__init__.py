@@ -11,8 +11,22 @@ True
 
 __version__ = "0.1.0"
 
+import importlib  # noqa: E402
+
 from hier_keras.hierarchy import Hierarchy  # noqa: E402
-from hier_keras import backbones, data, layers, losses, metrics, models, training  # noqa: E402,F401
+from hier_keras import (  # noqa: E402,F401
+    backbones, data, layers, losses, metrics, models, optimizers, outputs, paths, presets,
+    training,
+)
+
+#: Subpackages imported on first use (keras-tuner loads only when tuning is used).
+_LAZY = ("tuning", "cli")
 
 __all__ = ["Hierarchy", "backbones", "data", "layers", "losses", "metrics", "models",
-           "training", "__version__"]
+           "optimizers", "outputs", "paths", "presets", "training", "tuning", "__version__"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return importlib.import_module(f"hier_keras.{name}")
+    raise AttributeError(f"module 'hier_keras' has no attribute {name!r}")

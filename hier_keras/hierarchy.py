@@ -679,6 +679,47 @@ class Hierarchy:
                 f"with keys {sorted(config) if isinstance(config, Mapping) else '-'}."
             ) from err
 
+    @classmethod
+    def get(cls, name: str) -> "Hierarchy":
+        """A built-in hierarchy by name: `"fashion_mnist"` or `"cifar100"`.
+
+        Example:
+
+        >>> Hierarchy.get("fashion_mnist").level_sizes
+        [2, 6, 10]
+        """
+        if name not in BUILTIN_HIERARCHIES:
+            raise ValueError(
+                f"Unknown built-in hierarchy {name!r}; use one of {sorted(BUILTIN_HIERARCHIES)}, "
+                "or build one with `Hierarchy.from_parents` / `from_paths` / `from_folder`."
+            )
+        return getattr(cls, BUILTIN_HIERARCHIES[name])()
+
+    @classmethod
+    def coerce(cls, value) -> "Hierarchy":
+        """A `Hierarchy` from a `Hierarchy`, a built-in name or a `to_dict()` dict.
+
+        Every public entry point that takes a hierarchy calls this once; the
+        objects behind it (models, layers, metrics) then hold a `Hierarchy`.
+
+        Example:
+
+        >>> tree = Hierarchy.coerce("fashion_mnist")
+        >>> Hierarchy.coerce(tree.to_dict()) == tree, Hierarchy.coerce(tree) is tree
+        (True, True)
+        """
+        if isinstance(value, Hierarchy):
+            return value
+        if isinstance(value, str):
+            return cls.get(value)
+        if isinstance(value, Mapping):
+            return cls.from_dict(value)
+        raise TypeError(
+            "A hierarchy is a `hk.Hierarchy`, a built-in name "
+            f"({sorted(BUILTIN_HIERARCHIES)}) or a dict from `Hierarchy.to_dict()`; "
+            f"received {type(value).__name__}."
+        )
+
     def to_json(self, path=None):
         """JSON text; also written to `path` when given."""
         text = json.dumps(self.to_dict(), indent=1)
@@ -732,6 +773,9 @@ class Hierarchy:
                 fine_parent[CIFAR100_FINE.index(name)] = c
         return cls([CIFAR100_COARSE, CIFAR100_FINE], [None, fine_parent])
 
+
+#: Built-in hierarchies by name (`Hierarchy.get`), each the name of its classmethod.
+BUILTIN_HIERARCHIES = {"fashion_mnist": "fashion_mnist", "cifar100": "cifar100"}
 
 FASHION_MNIST_CLASSES = [
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",

@@ -213,7 +213,7 @@ def _cut_argmax_paths(per_level, idx, is_leaf):
 
 class _TreeMetric(_RatioMetric):
     def __init__(self, hierarchy, levels=None, name=None, dtype=None):
-        self.hierarchy = Hierarchy.from_dict(hierarchy)
+        self.hierarchy = Hierarchy.coerce(hierarchy)
         self.levels = None if levels is None else [str(self.hierarchy.level_names[
             self.hierarchy.level_index(l)]) for l in levels]
         super().__init__(name=name, dtype=dtype)
@@ -362,7 +362,7 @@ def level_metrics(hierarchy, levels=None, top_k=None):
     >>> [m.name for m in level_metrics(Hierarchy.fashion_mnist())]
     ['coarse_accuracy', 'medium_accuracy', 'fine_accuracy', 'exact_match', 'consistency']
     """
-    tree = Hierarchy.from_dict(hierarchy)
+    tree = Hierarchy.coerce(hierarchy)
     names = tree.level_names if levels is None else [
         tree.level_names[tree.level_index(l)] for l in levels]
     out = [LevelAccuracy(tree.level_index(n), n) for n in names]
@@ -698,7 +698,7 @@ def evaluate(y_true, predictions, hierarchy, paths=None, top_k=(5,)):
     """
     import pandas as pd
 
-    hierarchy = Hierarchy.from_dict(hierarchy)
+    hierarchy = Hierarchy.coerce(hierarchy)
     y = _labels(y_true, hierarchy)
     if paths is None:
         if predictions is None:
@@ -746,7 +746,7 @@ def evaluate_model(model, dataset, hierarchy=None, batch_size=256, top_k=(5,)):
     Returns:
         The one-row DataFrame of `evaluate`.
     """
-    hierarchy = Hierarchy.from_dict(hierarchy if hierarchy is not None else model.hierarchy)
+    hierarchy = Hierarchy.coerce(hierarchy if hierarchy is not None else model.hierarchy)
     if isinstance(dataset, (tuple, list)) and len(dataset) == 2:
         x, y = np.asarray(dataset[0]), np.asarray(dataset[1])
     else:

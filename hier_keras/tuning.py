@@ -117,7 +117,7 @@ def objective_for(hierarchy, metric="accuracy", level=None):
     >>> objective_for(Hierarchy.fashion_mnist(), "loss").direction
     'min'
     """
-    tree = Hierarchy.from_dict(hierarchy)
+    tree = Hierarchy.coerce(hierarchy)
     if metric == "accuracy":
         name = tree.level_names[tree.level_index(level if level is not None else -1)]
         return keras_tuner.Objective(f"val_{name}_accuracy", "max")
@@ -472,7 +472,7 @@ def make_tuner(hypermodel, kind="random", objective=None, max_trials=10, epochs=
         raise ValueError(f"Unknown tuner {kind!r}; use one of {TUNERS}.")
     objective = objective or hypermodel.objective
     if objective is None:
-        tree = hypermodel.hierarchy or Hierarchy.from_dict(
+        tree = hypermodel.hierarchy or Hierarchy.coerce(
             _preset_hierarchy(hypermodel.family_cls, hypermodel.preset))
         objective = objective_for(tree)
     hypermodel.objective = objective

@@ -1,4 +1,4 @@
-"""Backbones: registered CNNs that expose their stage outputs.
+"""Backbones: registered CNNs as `Backbone` models that expose their stage outputs.
 
 Every module of this package registers its backbones on import (all are
 imported here), so `list_backbones()` always shows the full set.
@@ -13,19 +13,24 @@ True
 import importlib
 import pkgutil
 
+from hier_keras.backbones.backbone import (
+    Backbone,
+    build_backbone,
+    get_backbone,
+    serialize_backbone,
+)
 from hier_keras.backbones.registry import (
     BackboneSpec,
-    build_backbone,
     get_backbone_spec,
     list_backbones,
     register_backbone,
 )
 
 for _module in pkgutil.iter_modules(__path__):
-    if _module.name not in ("registry", "blocks"):
+    if _module.name not in ("registry", "blocks", "backbone"):
         importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = [
-    "BackboneSpec", "build_backbone", "get_backbone_spec", "list_backbones",
-    "register_backbone",
+    "Backbone", "BackboneSpec", "build_backbone", "get_backbone", "get_backbone_spec",
+    "list_backbones", "register_backbone", "serialize_backbone",
 ]

@@ -96,7 +96,7 @@ def check_labels(images, labels, hierarchy):
     >>> x.shape, y.tolist()
     ((2, 28, 28, 1), [[0, 0, 0], [1, 5, 9]])
     """
-    tree = Hierarchy.from_dict(hierarchy)
+    tree = Hierarchy.coerce(hierarchy)
     images = _check(images)
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iu":

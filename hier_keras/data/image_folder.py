@@ -47,7 +47,7 @@ def image_folder(root, hierarchy=None, image_size=None, batch_size=32, shuffle=T
     from hier_keras.data.pipeline import from_arrays
     from hier_keras.data.shapes import read_images
 
-    tree = Hierarchy.from_dict(hierarchy) if hierarchy is not None else Hierarchy.from_folder(root)
+    tree = Hierarchy.coerce(hierarchy) if hierarchy is not None else Hierarchy.from_folder(root)
     files, rows = [], []
     for folder, _, names in os.walk(root):
         rel = os.path.relpath(folder, root)

@@ -51,7 +51,7 @@ def partial_labels(labels, hierarchy, fine_fraction, coarse_fraction=None, seed=
     >>> int(is_fine.sum()), int(keep.sum()), out[~is_fine & keep][0].tolist()[1:]
     (20, 70, [-1, -1])
     """
-    tree = Hierarchy.from_dict(hierarchy)
+    tree = Hierarchy.coerce(hierarchy)
     labels = tree.validate_labels(labels)
     rest = coarse_fraction is None
     fine_fraction, coarse_fraction = check_fractions(fine_fraction, coarse_fraction)

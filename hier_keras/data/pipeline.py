@@ -51,7 +51,7 @@ def load_arrays(name, data_dir=None, hierarchy=None, source="auto") -> dict:
     if name == "fashion_mnist":
         from hier_keras.data.fashion_mnist import load_fashion_mnist
 
-        tree = Hierarchy.from_dict(hierarchy) if hierarchy is not None else Hierarchy.fashion_mnist()
+        tree = Hierarchy.coerce(hierarchy) if hierarchy is not None else Hierarchy.fashion_mnist()
         arrays, where = load_fashion_mnist(data_dir, source)
         out = dict(arrays)
         for split in ("train", "test"):
@@ -61,7 +61,7 @@ def load_arrays(name, data_dir=None, hierarchy=None, source="auto") -> dict:
     elif name == "cifar100":
         from hier_keras.data.cifar100 import load_cifar100
 
-        tree = Hierarchy.from_dict(hierarchy) if hierarchy is not None else Hierarchy.cifar100()
+        tree = Hierarchy.coerce(hierarchy) if hierarchy is not None else Hierarchy.cifar100()
         out, where = load_cifar100(tree, data_dir, source if source != "full" else "auto")
     else:
         raise ValueError(f"Unknown dataset {name!r}; choose one of {DATASETS} or use "

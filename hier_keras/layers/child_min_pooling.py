@@ -93,7 +93,7 @@ class ChildMinPooling(layers.Layer):
 
     def __init__(self, hierarchy, **kwargs):
         super().__init__(**kwargs)
-        self.hierarchy = Hierarchy.from_dict(hierarchy)
+        self.hierarchy = Hierarchy.coerce(hierarchy)
         self._tables = min_pool_tables(self.hierarchy)
         self.num_leaves = int(self.hierarchy.node_is_leaf().sum())
 

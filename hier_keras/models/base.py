@@ -22,25 +22,22 @@ logits) and lists its constructor arguments in `get_config`.
 from __future__ import annotations
 
 import copy
-import os
-import warnings
-from pathlib import Path
+import json
 
 import keras
 import numpy as np
 from keras import ops
 
-from hier_keras import presets as preset_io
+from hier_keras.backbones import get_backbone, serialize_backbone
 from hier_keras.hierarchy import Hierarchy
 from hier_keras.losses import HierarchicalCrossEntropy
 from hier_keras.metrics import level_metrics
-
-PRIVATE_PREFIX = "_"
-
-
-def public_outputs(y_pred: dict) -> dict:
-    """Drop the training-only entries (keys starting with `_`) of a model output."""
-    return {k: v for k, v in y_pred.items() if not k.startswith(PRIVATE_PREFIX)}
+from hier_keras.optimizers import TrainingConfig, make_optimizer
+from hier_keras.outputs import public_outputs
+from hier_keras.paths import argmax_paths, constrained_argmax
+from hier_keras.presets import files as preset_files
+from hier_keras.presets.loading import load_preset, resolve_preset
+from hier_keras.presets.registry import zoo_family
 
 
 class HierarchicalModel(keras.Model):
@@ -72,7 +69,8 @@ class HierarchicalModel(keras.Model):
     def __init__(self, hierarchy, input_shape, mean=None, std=None, level_weights=None,
                  training_config=None, **kwargs):
         super().__init__(**kwargs)
-        self.hierarchy = Hierarchy.from_dict(hierarchy)
+        self.hierarchy = Hierarchy.coerce(hierarchy)
+        self._backbone_json = None
         self.image_shape = tuple(int(d) for d in input_shape)
         if len(self.image_shape) != 3:
             raise ValueError(
@@ -89,6 +87,7 @@ class HierarchicalModel(keras.Model):
                 f"received {level_weights}."
             )
         self.level_weights = list(level_weights) if level_weights is not None else None
+        TrainingConfig.from_dict(training_config)  # checked once, stored as JSON data
         self.training_config = dict(training_config or {})
         self.hk_metrics = level_metrics(self.hierarchy, levels=self.output_levels)
 
@@ -102,16 +101,37 @@ class HierarchicalModel(keras.Model):
         """Levels this model predicts (all of them unless a family says otherwise)."""
         return self.level_names
 
+    def make_backbone(self, backbone, backbone_kwargs=None, include_features=True):
+        """The family's `Backbone` from its `backbone=` argument, recorded for `get_config`.
+
+        `backbone` is a registered name, a `hk.backbones.Backbone` or a
+        serialized backbone (see `hk.backbones.get_backbone`).
+        """
+        net = get_backbone(backbone, self.image_shape, backbone_kwargs, include_features)
+        self._backbone_json = json.dumps(serialize_backbone(net))
+        return net
+
+    @property
+    def backbone_config(self) -> dict | None:
+        """The serialized backbone this model was built on (`None` without one)."""
+        return None if self._backbone_json is None else json.loads(self._backbone_json)
+
+    @property
+    def backbone_name(self) -> str | None:
+        """The registered architecture name of the backbone (`"small"`, `"wrn28_10"`, ...)."""
+        config = self.backbone_config
+        return None if config is None else config["config"]["architecture"]
+
     @property
     def preprocessing(self) -> dict:
         """What `hk.data.load(..., preprocessing=model.preprocessing)` needs."""
-        cfg = self.training_config
+        cfg = TrainingConfig.from_dict(self.training_config)
         return {
             "input_shape": list(self.image_shape),
             "mean": list(self.mean),
             "std": list(self.std),
-            "padding": cfg.get("padding", "zero"),
-            "augment": bool(cfg.get("augment", True)),
+            "padding": cfg.padding,
+            "augment": bool(cfg.augment),
         }
 
     def normalize(self, images):
@@ -230,7 +250,7 @@ class HierarchicalModel(keras.Model):
         >>> cb.monitor, cb.patience
         ('val_fine_accuracy', 2)
         """
-        cfg = dict(self.training_config.get("reduce_lr_on_plateau") or
+        cfg = dict(TrainingConfig.from_dict(self.training_config).reduce_lr_on_plateau or
                    {"monitor": f"val_{self.level_names[-1]}_accuracy", "mode": "max",
                     "factor": 0.1, "patience": 5})
         cfg.update(overrides)
@@ -318,14 +338,10 @@ class HierarchicalModel(keras.Model):
         """
         if probs is None:
             probs = self.predict(images, batch_size=batch_size, verbose=0)
-        n = len(next(iter(probs.values())))
-        paths = np.full((n, self.hierarchy.depth), -1, np.int32)
         if given is not None:
+            n = len(next(iter(probs.values())))
             return constrained_argmax(probs, self.hierarchy, self.check_given(given, n))
-        for level, name in enumerate(self.level_names):
-            if name in probs:
-                paths[:, level] = np.argmax(probs[name], axis=-1)
-        return cut_after_leaves(paths, self.hierarchy)
+        return argmax_paths(public_outputs(probs), self.hierarchy)
 
     def check_given(self, given, n):
         """Validate `given` label rows for `n` images."""
@@ -363,7 +379,7 @@ class HierarchicalModel(keras.Model):
 
     # ----------------------------------------------------------- serialization
     def get_config(self):
-        return {
+        config = {
             "name": self.name,
             "hierarchy": self.hierarchy.to_dict(),
             "input_shape": list(self.image_shape),
@@ -372,6 +388,9 @@ class HierarchicalModel(keras.Model):
             "level_weights": self.level_weights,
             "training_config": copy.deepcopy(self.training_config),
         }
+        if self._backbone_json is not None:
+            config["backbone"] = self.backbone_config
+        return config
 
     @classmethod
     def from_config(cls, config):
@@ -380,7 +399,8 @@ class HierarchicalModel(keras.Model):
     @classmethod
     def preset_names(cls) -> list[str]:
         """Built-in architecture presets and zoo entries this family can load."""
-        zoo = [n for n, d in preset_io.zoo_entries().items() if _zoo_family(d) == cls.__name__]
+        zoo = [n for n, d in preset_files.zoo_entries().items()
+               if zoo_family(d) == cls.__name__]
         return sorted(cls.presets) + zoo
 
     @classmethod
@@ -411,26 +431,12 @@ class HierarchicalModel(keras.Model):
             overrides["hierarchy"] = hierarchy
         if input_shape is not None:
             overrides["input_shape"] = list(input_shape)
-        preset = str(preset) if isinstance(preset, Path) else preset
-        if isinstance(preset, str) and preset in cls.presets:
-            config = copy.deepcopy(cls.presets[preset]["config"])
-            config.update(overrides)
-            config.setdefault("name", f"{cls.family_key or cls.__name__.lower()}_{preset}")
-            return cls(**_resolve_hierarchy(config))
-        directory = None
-        if isinstance(preset, str) and os.path.isdir(preset):
-            directory = Path(preset)
-        elif isinstance(preset, str) and preset in preset_io.zoo_entries():
-            directory = preset_io.zoo_entries()[preset]
-        if directory is None:
-            raise ValueError(
-                f"Unknown preset identifier {preset!r} for {cls.__name__}. A preset is a "
-                f"built-in name ({sorted(cls.presets)}), a zoo entry "
-                f"({[n for n in cls.preset_names() if n not in cls.presets]}), or a "
-                "directory written by `save_to_preset`. List them with "
-                f"`hier_keras.models.{cls.__name__}.preset_names()` or `hier-keras presets`."
-            )
-        return load_preset(directory, cls=cls, load_weights=load_weights, **overrides)
+        kind, found = resolve_preset(cls, preset)
+        if kind == "architecture":
+            found.update(overrides)
+            found.setdefault("name", f"{cls.family_key or cls.__name__.lower()}_{preset}")
+            return cls(**found)
+        return load_preset(found, cls=cls, load_weights=load_weights, **overrides)
 
     def save_to_preset(self, directory, metrics=None, **metadata):
         """Write `config.json`, `model.weights.h5` and `metadata.json` (with sha256s).
@@ -446,7 +452,7 @@ class HierarchicalModel(keras.Model):
                 metrics = metrics.iloc[0].to_dict() if len(metrics) == 1 else metrics.to_dict()
             metadata["metrics"] = {k: float(v) for k, v in dict(metrics).items()
                                    if isinstance(v, (int, float, np.number)) and v == v}
-        return preset_io.write_preset_dir(self, directory, metadata)
+        return preset_files.write_preset_dir(self, directory, metadata)
 
     def export(self, filepath, format="tf_saved_model", verbose=False, **kwargs):
         """Export a serving artifact (TF SavedModel) that takes raw images.
@@ -461,139 +467,6 @@ class HierarchicalModel(keras.Model):
         return super().export(filepath, format=format, verbose=verbose, **kwargs)
 
 
-def load_preset(directory, cls=None, load_weights=True, **overrides):
-    """Load a model from a preset directory (verifies checksums first)."""
-    serialized, metadata = preset_io.read_preset_config(directory)
-    config = dict(serialized["config"])
-    model_cls = keras.saving.get_registered_object(serialized.get("registered_name"))
-    if model_cls is None:
-        import_all_families()
-        model_cls = keras.saving.get_registered_object(serialized.get("registered_name"))
-    if model_cls is None:
-        raise preset_io.PresetError(
-            f"config.json in {str(directory)!r} names an unknown class "
-            f"{serialized.get('registered_name')!r}."
-        )
-    if cls is not None and not issubclass(model_cls, cls) and cls is not HierarchicalModel:
-        raise ValueError(
-            f"Preset {str(directory)!r} holds a {model_cls.__name__}, not a {cls.__name__}; "
-            f"load it with hier_keras.models.{model_cls.__name__}.from_preset."
-        )
-    changed = {k for k, v in overrides.items() if k in ("hierarchy", "input_shape")
-               and _canon(v) != _canon(config.get(k))}
-    config.update(overrides)
-    model = model_cls.from_config(_resolve_hierarchy(config))
-    if not load_weights:
-        return model
-    weights = str(Path(directory) / preset_io.WEIGHTS_FILE)
-    if not changed:
-        model.load_weights(weights)
-        return model
-    saved = model_cls.from_config(_resolve_hierarchy(dict(serialized["config"])))
-    saved.load_weights(weights)
-    transfer_matching_weights(saved, model)
-    return model
-
-
-def import_all_families():
-    """Import every module under `hier_keras.models` (registers each family's classes).
-
-    `hier_keras.models` itself imports only some families; a preset of another one
-    (`MergedCNN`, `CHRNN`, ...) names its class by its registered name, which exists
-    only once its module is imported.
-    """
-    import importlib
-    import pkgutil
-
-    import hier_keras.models as families
-
-    for module in pkgutil.walk_packages(families.__path__, prefix="hier_keras.models."):
-        if not module.name.endswith("_presets"):
-            importlib.import_module(module.name)
-
-
-def transfer_matching_weights(source, target) -> int:
-    """Copy weights between same-named variables of equal shape; returns how many."""
-    by_path = {v.path: v for v in source.weights}
-    count = 0
-    for var in target.weights:
-        src = by_path.get(var.path)
-        if src is not None and tuple(src.shape) == tuple(var.shape):
-            var.assign(src.value)
-            count += 1
-    return count
-
-
-def constrained_argmax(probs, hierarchy, given) -> np.ndarray:
-    """Per level, the most probable child of the level above; known `given` labels kept."""
-    paths = np.array(given, np.int32, copy=True)
-    for level, name in enumerate(hierarchy.level_names):
-        if name not in probs:
-            break
-        p = np.asarray(probs[name], np.float64)
-        if level > 0:
-            parent = paths[:, level - 1]
-            allowed = hierarchy.parents[level][None, :] == parent[:, None]
-            p = np.where(allowed, p + 1e-12, -1.0)
-        choice = np.argmax(p, axis=-1)
-        todo = paths[:, level] < 0
-        if level > 0:
-            todo &= paths[:, level - 1] >= 0
-            has_children = (p.max(axis=-1) >= 0)
-            choice = np.where(has_children, choice, -1)
-        paths[todo, level] = choice[todo]
-    return cut_after_leaves(paths, hierarchy)
-
-
-def cut_after_leaves(paths, hierarchy) -> np.ndarray:
-    """Set entries after a leaf (or after an unknown entry) to -1."""
-    paths = np.array(paths, np.int32, copy=True)
-    alive = np.ones(len(paths), bool)
-    for level in range(hierarchy.depth):
-        paths[~alive, level] = -1
-        cur = paths[:, level]
-        valid = alive & (cur >= 0)
-        leaf = np.zeros(len(paths), bool)
-        leaf[valid] = hierarchy.is_leaf(level)[cur[valid]]
-        alive = valid & ~leaf
-    return paths
-
-
-def make_optimizer(cfg: dict, total_steps=None):
-    """A Keras optimizer from a training config (see `HierarchicalModel`)."""
-    name = cfg.get("optimizer", "sgd").lower()
-    lr = float(cfg.get("learning_rate", 0.05 if name == "sgd" else 1e-3))
-    schedule = dict(cfg.get("schedule") or {"type": "constant"})
-    kind = schedule.pop("type", "constant")
-    if kind == "piecewise":
-        boundaries = [int(b) for b in schedule["boundaries"]]
-        factor = float(schedule.get("factor", 0.1))
-        values = schedule.get("values") or [lr * factor**i for i in range(len(boundaries) + 1)]
-        lr = keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, list(values))
-    elif kind == "cosine":
-        if total_steps:
-            lr = keras.optimizers.schedules.CosineDecay(lr, int(total_steps),
-                                                        alpha=float(schedule.get("alpha", 0.0)))
-        else:
-            warnings.warn(
-                "The preset uses a cosine learning-rate schedule but compile() got no "
-                "`total_steps`; training at a constant learning rate. Pass "
-                "`model.compile(total_steps=epochs * steps_per_epoch)`.",
-                stacklevel=3,
-            )
-    elif kind != "constant":
-        raise ValueError(f"Unknown schedule type {kind!r}: use piecewise, cosine or constant.")
-    wd = cfg.get("weight_decay")
-    if name == "sgd":
-        return keras.optimizers.SGD(lr, momentum=float(cfg.get("momentum", 0.9)),
-                                    nesterov=bool(cfg.get("nesterov", False)), weight_decay=wd)
-    if name == "adam":
-        return keras.optimizers.Adam(lr, weight_decay=wd)
-    if name == "adamw":
-        return keras.optimizers.AdamW(lr, weight_decay=wd if wd is not None else 1e-4)
-    raise ValueError(f"Unknown optimizer {name!r}: use sgd, adam or adamw.")
-
-
 def _per_channel(value, channels, what):
     arr = np.asarray(value, np.float64).reshape(-1)
     if arr.size == 1:
@@ -601,33 +474,3 @@ def _per_channel(value, channels, what):
     if arr.size != channels:
         raise ValueError(f"`{what}` needs 1 or {channels} values; received {arr.size}.")
     return [float(v) for v in arr]
-
-
-def _resolve_hierarchy(config):
-    h = config.get("hierarchy")
-    if isinstance(h, str):
-        builders = {"fashion_mnist": Hierarchy.fashion_mnist, "cifar100": Hierarchy.cifar100}
-        if h not in builders:
-            raise ValueError(f"Unknown built-in hierarchy {h!r}; use one of {sorted(builders)}.")
-        config["hierarchy"] = builders[h]()
-    return config
-
-
-def _canon(value):
-    if isinstance(value, Hierarchy):
-        return value.to_dict()
-    if isinstance(value, str) and value in ("fashion_mnist", "cifar100"):
-        return _resolve_hierarchy({"hierarchy": value})["hierarchy"].to_dict()
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    return value
-
-
-def _zoo_family(directory) -> str | None:
-    try:
-        import json
-
-        with open(Path(directory) / preset_io.METADATA_FILE) as f:
-            return json.load(f).get("family")
-    except (OSError, ValueError):
-        return None

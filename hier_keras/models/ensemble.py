@@ -38,11 +38,14 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from hier_keras.layers.classifier_adaptation import AdaptationMixin
-from hier_keras.models.base import HierarchicalModel, public_outputs
+from hier_keras.hierarchy import Hierarchy
+from hier_keras.models.adaptation import AdaptationMixin
+from hier_keras.models.registry import register_family
+from hier_keras.models.base import HierarchicalModel
+from hier_keras.outputs import public_outputs
 
 
-@keras.saving.register_keras_serializable(package="hier_keras")
+@register_family
 class Ensemble(AdaptationMixin, HierarchicalModel):
     """Per-level probability average of member models + optional classifier adaptation.
 
@@ -94,7 +97,7 @@ class Ensemble(AdaptationMixin, HierarchicalModel):
                     f"Member {i} takes images of shape {m.image_shape}, member 0 "
                     f"{first.image_shape}; ensemble members need the same input shape."
                 )
-        if hierarchy is not None and first.hierarchy.to_dict() != _tree_dict(hierarchy):
+        if hierarchy is not None and first.hierarchy != Hierarchy.coerce(hierarchy):
             raise ValueError("`hierarchy` differs from the members' hierarchy.")
         if input_shape is not None and tuple(input_shape) != tuple(first.image_shape):
             raise ValueError(f"`input_shape` {tuple(input_shape)} differs from the members' "
@@ -150,25 +153,10 @@ def _serialize_member(model):
 
 
 def _deserialize_member(serialized):
-    """Deserialize a member, importing every family module first (registers their classes)."""
-    import importlib
-    import pkgutil
-
-    import hier_keras.models as families
-
-    for module in pkgutil.walk_packages(families.__path__, prefix="hier_keras.models."):
-        if not module.name.endswith("_presets"):
-            importlib.import_module(module.name)
+    """Deserialize a member (every family is registered once `hier_keras.models` is imported)."""
     return keras.saving.deserialize_keras_object(serialized)
 
 
 def _levels_of(model):
     return getattr(model, "output_levels", model.hierarchy.level_names)
 
-
-def _tree_dict(hierarchy):
-    from hier_keras.hierarchy import Hierarchy
-
-    if isinstance(hierarchy, str):
-        return getattr(Hierarchy, hierarchy)().to_dict()
-    return Hierarchy.from_dict(hierarchy).to_dict()

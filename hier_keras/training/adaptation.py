@@ -122,7 +122,7 @@ def alpha_curve(probs, labels, hierarchy, alphas=DEFAULT_ALPHAS, order="coarse_t
     """
     import pandas as pd
 
-    tree = Hierarchy.from_dict(hierarchy)
+    tree = Hierarchy.coerce(hierarchy)
     if order not in ORDERS:
         raise ValueError(f"Unknown adaptation order {order!r}; use one of {ORDERS}.")
     y = np.asarray(labels)

@@ -33,9 +33,9 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from hier_keras.backbones import get_backbone_spec
 from hier_keras.layers.spatial_pyramid_pooling import SpatialPyramidPooling
 from hier_keras.layers.spatial_rnn import HierarchicalRNN2D, check_directions
+from hier_keras.models.registry import register_family
 from hier_keras.models.base import HierarchicalModel
 from hier_keras.models.chrnn.chrnn_presets import PRESETS
 
@@ -51,20 +51,7 @@ VARIANTS = {
 }
 
 
-def build_trunk(backbone, input_shape, **backbone_kwargs):
-    """The backbone's stages only (no pooling head): image -> last stage map."""
-    spec = get_backbone_spec(backbone, **backbone_kwargs)
-    inputs = keras.Input(tuple(input_shape), name=f"{backbone}_input")
-    x = inputs
-    for k, stage in enumerate(spec.stages, start=1):
-        x = stage(x, f"{backbone}_s{k}")
-    if len(x.shape) != 4:
-        raise ValueError(f"Backbone {backbone!r} must end in a feature map (batch, h, w, c) for "
-                         f"CHRNN; its last stage gives {tuple(x.shape)}.")
-    return keras.Model(inputs, x, name=f"{backbone}_trunk")
-
-
-@keras.saving.register_keras_serializable(package="hier_keras")
+@register_family
 class CHRNN(HierarchicalModel):
     """C-HRNN (Zuo et al. 2016): conv1-5 -> pyramid -> hierarchical RNN -> fc7/fc8 -> heads.
 
@@ -111,8 +98,6 @@ class CHRNN(HierarchicalModel):
         if variant not in VARIANTS:
             raise ValueError(f"Unknown variant {variant!r}; choose one of {sorted(VARIANTS)}.")
         self.variant = variant
-        self.backbone_name = backbone
-        self.backbone_kwargs = dict(backbone_kwargs or {})
         self.scales = [s if isinstance(s, int) else list(s) for s in scales]
         self.units_arg = units
         self.directions = check_directions(directions)
@@ -123,8 +108,14 @@ class CHRNN(HierarchicalModel):
         super().__init__(hierarchy, input_shape, **kwargs)
         tree = self.hierarchy
         # === Layers ===
-        self.trunk = build_trunk(backbone, self.image_shape, **self.backbone_kwargs)
-        channels = int(self.trunk.output.shape[-1])
+        self.trunk = self.make_backbone(backbone, backbone_kwargs, include_features=False)
+        self._last_stage = self.trunk.stage_names[-1]
+        if len(self.trunk.stage_shape(self._last_stage)) != 4:
+            raise ValueError(
+                f"Backbone {self.backbone_name!r} must end in a feature map (batch, h, w, c) "
+                f"for CHRNN; its last stage gives "
+                f"{self.trunk.stage_shape(self.trunk.num_stages)}.")
+        channels = int(self.trunk.stage_shape(self._last_stage)[-1])
         self.units = int(units) if units is not None else channels
         self.pyramid = SpatialPyramidPooling(self.scales, flatten=False, name="pyramid")
         self.hrnn = None
@@ -145,7 +136,7 @@ class CHRNN(HierarchicalModel):
     # === Forward ===
     def scale_outputs(self, images, training=False):
         """Per-scale maps after hrnn6 (the pyramid itself for `spp_net`), normalised input."""
-        maps = self.pyramid(self.trunk(images, training=training))
+        maps = self.pyramid(self.trunk(images, training=training)[self._last_stage])
         if self.hrnn is not None:
             maps = self.hrnn(maps)
         return maps
@@ -173,8 +164,7 @@ class CHRNN(HierarchicalModel):
     def get_config(self):
         config = super().get_config()
         config.update(
-            variant=self.variant, backbone=self.backbone_name,
-            backbone_kwargs=self.backbone_kwargs, scales=self.scales, units=self.units_arg,
+            variant=self.variant, scales=self.scales, units=self.units_arg,
             directions=list(self.directions), rnn_dropout=self.rnn_dropout_rate,
             fc_units=self.fc_units, dropout=self.dropout_rate,
             implementation=self.implementation,

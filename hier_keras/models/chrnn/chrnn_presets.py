@@ -14,7 +14,7 @@ and `small_cifar100`; every variant is one override away:
 `CHRNN.from_preset("small_fashion_mnist", variant="c_hsrn")`.
 """
 
-from hier_keras.models.hierarchical_cnn.hierarchical_cnn_presets import (
+from hier_keras.presets.constants import (
     CPU_TRAINING,
     cifar100_config,
     fashion_mnist_config,

@@ -44,17 +44,17 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from hier_keras.backbones import build_backbone
 from hier_keras.layers.tree_decoding import beam_search, greedy_decode
 from hier_keras.layers.visual_lstm import VisualLSTMCell
 from hier_keras.losses import HierarchicalCrossEntropy
+from hier_keras.models.registry import register_family
 from hier_keras.models.base import HierarchicalModel
 from hier_keras.models.cnnrnn.cnnrnn_presets import PRESETS
 
 DECODINGS = ("greedy", "constrained", "beam")
 
 
-@keras.saving.register_keras_serializable(package="hier_keras")
+@register_family
 class CNNRNN(HierarchicalModel):
     """CNN backbone + visual LSTM generating the label path (Guo et al. 2018).
 
@@ -93,8 +93,6 @@ class CNNRNN(HierarchicalModel):
         if int(beam_width) < 1:
             raise ValueError(f"`beam_width` must be >= 1; received {beam_width}.")
         super().__init__(hierarchy, input_shape, **kwargs)
-        self.backbone_name = backbone
-        self.backbone_kwargs = dict(backbone_kwargs or {})
         self.embedding_dim = int(embedding_dim)
         self.units = int(units)
         self.dropout_rate = float(dropout)
@@ -102,7 +100,7 @@ class CNNRNN(HierarchicalModel):
         self.beam_width = int(beam_width)
         tree = self.hierarchy
         # === Layers ===
-        self.backbone = build_backbone(backbone, self.image_shape, **self.backbone_kwargs)
+        self.backbone = self.make_backbone(backbone, backbone_kwargs)
         self.feature_dropout = layers.Dropout(self.dropout_rate, name="feature_dropout",
                                               dtype="float32")
         # Token num_nodes is the start token.
@@ -211,8 +209,6 @@ class CNNRNN(HierarchicalModel):
     def get_config(self):
         config = super().get_config()
         config.update(
-            backbone=self.backbone_name,
-            backbone_kwargs=self.backbone_kwargs,
             embedding_dim=self.embedding_dim,
             units=self.units,
             dropout=self.dropout_rate,

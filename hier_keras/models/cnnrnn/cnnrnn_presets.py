@@ -1,6 +1,6 @@
 """Architecture presets of `CNNRNN`: the paper's CIFAR-100 setups and CPU presets."""
 
-from hier_keras.models.hierarchical_cnn.hierarchical_cnn_presets import (
+from hier_keras.presets.constants import (
     CNN7_TRAINING,
     WIDER_RESNET_TRAINING,
     WRN_TRAINING,

@@ -57,10 +57,10 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from hier_keras.backbones import build_backbone
 from hier_keras.layers.converters import CONVERTERS, make_converter
 from hier_keras.layers.tree_decoding import beam_search
 from hier_keras.losses import HierarchicalCrossEntropy
+from hier_keras.models.registry import register_family
 from hier_keras.models.base import HierarchicalModel
 from hier_keras.models.dhnn.dhnn_presets import PRESETS
 
@@ -115,7 +115,7 @@ def _check_taps(taps, stage_names):
     return norm
 
 
-@keras.saving.register_keras_serializable(package="hier_keras")
+@register_family
 class DHNN(HierarchicalModel):
     """Deep hierarchical neural network: CNN taps + converters + (Bi)LSTM path decoder.
 
@@ -187,8 +187,6 @@ class DHNN(HierarchicalModel):
             raise ValueError(f"`rnn_layers` must be >= 1; received {rnn_layers}.")
         super().__init__(hierarchy, input_shape, **kwargs)
         tree = self.hierarchy
-        self.backbone_name = backbone
-        self.backbone_kwargs = dict(backbone_kwargs or {})
         self.decoder = decoder
         self.converter = converter
         self.converter_kwargs = dict(converter_kwargs or {})
@@ -205,7 +203,7 @@ class DHNN(HierarchicalModel):
             self.hk_metrics = []  # single-path metrics do not apply; see `multilabel_f1`
 
         # === Layers ===
-        self.backbone = build_backbone(backbone, self.image_shape, **self.backbone_kwargs)
+        self.backbone = self.make_backbone(backbone, backbone_kwargs)
         stage_names = [k for k in self.backbone.output if k.startswith("stage_")]
         if taps is None:
             steps = tree.depth if decoder == "rnn" else min(tree.depth, len(stage_names))
@@ -481,7 +479,6 @@ class DHNN(HierarchicalModel):
     def get_config(self):
         config = super().get_config()
         config.update(
-            backbone=self.backbone_name, backbone_kwargs=self.backbone_kwargs,
             decoder=self.decoder, taps=[list(s) for s in self.taps], converter=self.converter,
             converter_kwargs=self.converter_kwargs, input_dim=self.input_dim, units=self.units,
             rnn_layers=self.rnn_layers, residual=self.residual,

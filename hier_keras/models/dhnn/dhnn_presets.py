@@ -12,7 +12,7 @@ The CPU presets (`small_*_fashion_mnist`) use the small backbone on
 Fashion-MNIST 28x28x1 and its 3-level tree.
 """
 
-from hier_keras.models.hierarchical_cnn.hierarchical_cnn_presets import (
+from hier_keras.presets.constants import (
     CIFAR100_MEAN,
     CIFAR100_STD,
     FASHION_MNIST_MEAN,

@@ -24,14 +24,14 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from hier_keras.backbones import build_backbone
+from hier_keras.models.registry import register_family
 from hier_keras.models.base import HierarchicalModel
 from hier_keras.models.hierarchical_cnn.hierarchical_cnn_presets import PRESETS
 
 HEADS = ("coarse_to_fine", "fine_to_coarse", "parallel", "single")
 
 
-@keras.saving.register_keras_serializable(package="hier_keras")
+@register_family
 class HierarchicalCNN(HierarchicalModel):
     """Backbone + per-level classification layers (Guo et al. 2018, Sec. 3.1).
 
@@ -66,15 +66,13 @@ class HierarchicalCNN(HierarchicalModel):
         if head not in HEADS:
             raise ValueError(f"Unknown head {head!r}; choose one of {HEADS}.")
         self.head = head
-        self.backbone_name = backbone
-        self.backbone_kwargs = dict(backbone_kwargs or {})
         self.dropout_rate = float(dropout)
         self._level_arg = level
         super().__init__(hierarchy, input_shape, **kwargs)
         tree = self.hierarchy
         self.level = tree.level_index(level) if level is not None else tree.depth - 1
         # === Layers ===
-        self.backbone = build_backbone(backbone, self.image_shape, **self.backbone_kwargs)
+        self.backbone = self.make_backbone(backbone, backbone_kwargs)
         self.feature_dropout = layers.Dropout(self.dropout_rate, name="feature_dropout",
                                               dtype="float32")
         levels = [self.level] if head == "single" else range(tree.depth)
@@ -138,8 +136,6 @@ class HierarchicalCNN(HierarchicalModel):
     def get_config(self):
         config = super().get_config()
         config.update(
-            backbone=self.backbone_name,
-            backbone_kwargs=self.backbone_kwargs,
             head=self.head,
             level=self._level_arg,
             dropout=self.dropout_rate,

@@ -2,7 +2,7 @@
 
 Dutt, Pellerin, Quenot (2017), "Improving Hierarchical Image Classification with
 Merged CNN Architectures". A backbone is split at its stages (the points where
-the feature maps are down-sampled; `get_backbone_spec(name).stages`) and one
+the feature maps are down-sampled; `Backbone.copy_stages`) and one
 tower per hierarchy level is built:
 
 - `"merge-k"` (k = 0 .. number of stages): the first `k` stages are built
@@ -39,10 +39,11 @@ import re
 import keras
 from keras import layers
 
-from hier_keras.backbones import get_backbone_spec
 from hier_keras.hierarchy import Hierarchy
-from hier_keras.layers.classifier_adaptation import AdaptationMixin
-from hier_keras.models.base import HierarchicalModel, transfer_matching_weights
+from hier_keras.models.adaptation import AdaptationMixin
+from hier_keras.models.registry import register_family
+from hier_keras.models.base import HierarchicalModel
+from hier_keras.presets.loading import transfer_matching_weights
 from hier_keras.models.mergedcnn.mergedcnn_presets import PRESETS
 
 TRUNK = "trunk"
@@ -62,7 +63,7 @@ def parse_topology(topology, num_stages) -> int:
     return int(match.group(1))
 
 
-@keras.saving.register_keras_serializable(package="hier_keras")
+@register_family
 class MergedCNN(AdaptationMixin, HierarchicalModel):
     """One tower per level, the first `k` backbone stages shared (Dutt et al. 2017, Fig. 2).
 
@@ -109,13 +110,11 @@ class MergedCNN(AdaptationMixin, HierarchicalModel):
     def __init__(self, hierarchy, input_shape, backbone="small", backbone_kwargs=None,
                  topology="merge-1", levels=None, dropout=0.0, adaptation_alpha=None,
                  adaptation_order="coarse_to_fine", **kwargs):
-        self.backbone_name = backbone
-        self.backbone_kwargs = dict(backbone_kwargs or {})
         self.topology = topology
         self.dropout_rate = float(dropout)
         self._levels_arg = list(levels) if levels is not None else None
         # The levels first: the base class builds its per-level metrics from `output_levels`.
-        tree = Hierarchy.from_dict(hierarchy)
+        tree = Hierarchy.coerce(hierarchy)
         if levels is None:
             self._levels = list(tree.level_names)
         else:
@@ -124,31 +123,27 @@ class MergedCNN(AdaptationMixin, HierarchicalModel):
                 raise ValueError("`levels` is empty; give at least one level name.")
             self._levels = [tree.level_names[i] for i in ids]
         super().__init__(tree, input_shape, **kwargs)
-        spec = get_backbone_spec(backbone, **self.backbone_kwargs)
-        self.num_stages = spec.num_stages
-        self.shared_stages = parse_topology(topology, spec.num_stages)
+        # The backbone is a template: its stages are copied (trunk and towers), never called.
+        template = self.make_backbone(backbone, backbone_kwargs)
+        self.num_stages = template.num_stages
+        self.shared_stages = parse_topology(topology, template.num_stages)
         # === Layers ===
-        self.network = self._build_network(spec)
+        self.network = self._build_network(template)
         self._init_adaptation(adaptation_alpha, adaptation_order)
         self.build_model()
 
-    def _build_network(self, spec):
+    def _build_network(self, backbone):
         """Functional graph: images -> `{level: logits}` with the first k stages shared."""
-        k, tree = self.shared_stages, self.hierarchy
+        k, tree, n = self.shared_stages, self.hierarchy, backbone.num_stages
         inputs = keras.Input(self.image_shape, name="images")
-        x = inputs
-        for s in range(k):
-            x = spec.stages[s](x, f"{TRUNK}_s{s + 1}")
-        shared_features = spec.pool(x, f"{TRUNK}_pool") if k == spec.num_stages else None
+        x = backbone.copy_stages(inputs, 0, k, TRUNK)
+        shared_features = backbone.copy_pool(x, TRUNK) if k == n else None
         outputs = {}
         for name in self._levels:
             if shared_features is not None:
                 v = shared_features
             else:
-                y = x
-                for s in range(k, spec.num_stages):
-                    y = spec.stages[s](y, f"{name}_s{s + 1}")
-                v = spec.pool(y, f"{name}_pool")
+                v = backbone.copy_pool(backbone.copy_stages(x, k, n, name), name)
             if self.dropout_rate:
                 v = layers.Dropout(self.dropout_rate, name=f"{name}_dropout")(v)
             size = tree.level_sizes[tree.level_index(name)]
@@ -204,8 +199,7 @@ class MergedCNN(AdaptationMixin, HierarchicalModel):
                     f"{getattr(m, 'topology', '')!r}."
                 )
             if (m.hierarchy != first.hierarchy or m.image_shape != first.image_shape
-                    or m.backbone_name != first.backbone_name
-                    or m.backbone_kwargs != first.backbone_kwargs):
+                    or m.backbone_config != first.backbone_config):
                 raise ValueError("`from_towers` needs the same hierarchy, input shape and "
                                  "backbone in every model.")
             overlap = set(seen) & set(m.output_levels)
@@ -227,8 +221,6 @@ class MergedCNN(AdaptationMixin, HierarchicalModel):
     def get_config(self):
         config = super().get_config()
         config.update(
-            backbone=self.backbone_name,
-            backbone_kwargs=self.backbone_kwargs,
             topology=self.topology,
             levels=self._levels_arg,
             dropout=self.dropout_rate,

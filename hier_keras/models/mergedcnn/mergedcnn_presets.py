@@ -9,7 +9,7 @@ values in their corresponding papers"); CPU presets for Fashion-MNIST end in
 merge-2 the best of Fig. 3.
 """
 
-from hier_keras.models.hierarchical_cnn.hierarchical_cnn_presets import (
+from hier_keras.presets.constants import (
     cifar100_config,
     fashion_mnist_config,
 )

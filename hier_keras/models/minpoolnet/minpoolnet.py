@@ -45,11 +45,12 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from hier_keras.backbones import build_backbone
 from hier_keras.data.whitening import Whitening
 from hier_keras.layers.child_min_pooling import ChildMinPooling, ClassWiseGlobalAveragePooling
 from hier_keras.losses import masked_sparse_categorical_crossentropy
+from hier_keras.models.registry import register_family
 from hier_keras.models.base import HierarchicalModel
+from hier_keras.outputs import public_outputs
 from hier_keras.models.minpoolnet.minpoolnet_presets import PRESETS
 
 MAP_HEADS = ("conv", "fc")
@@ -99,7 +100,7 @@ def minpool_loss(y, logits, level_weights, reduction="batch"):
     return total
 
 
-@keras.saving.register_keras_serializable(package="hier_keras")
+@register_family
 class MinPoolNet(HierarchicalModel):
     """Base net with one map per fine class + min-pooled coarse maps (weak supervision).
 
@@ -168,8 +169,6 @@ class MinPoolNet(HierarchicalModel):
             )
         if int(map_size) < 1:
             raise ValueError(f"`map_size` must be a positive int; received {map_size}.")
-        self.backbone_name = backbone
-        self.backbone_kwargs = dict(backbone_kwargs or {})
         self.map_head = map_head
         self.map_size = int(map_size)
         self.coarse_loss_weight = float(coarse_loss_weight)
@@ -187,7 +186,7 @@ class MinPoolNet(HierarchicalModel):
         tree = self.hierarchy
         self.num_maps = int(tree.node_is_leaf().sum())
         # === Layers ===
-        self.backbone = build_backbone(backbone, self.image_shape, **self.backbone_kwargs)
+        self.backbone = self.make_backbone(backbone, backbone_kwargs)
         if map_head == "conv":
             self.map_layer = layers.Conv2D(self.num_maps, 1, kernel_initializer="he_normal",
                                            name="class_maps")
@@ -254,8 +253,8 @@ class MinPoolNet(HierarchicalModel):
         """Eq. 7 on the training logits (see `minpool_loss`)."""
         scores = y_pred.get("_logits")
         if scores is None:  # probabilities (e.g. a loss on predict() outputs)
-            scores = {n: ops.log(ops.maximum(p, 1e-7)) for n, p in y_pred.items()
-                      if not n.startswith("_")}
+            scores = {n: ops.log(ops.maximum(p, 1e-7))
+                      for n, p in public_outputs(y_pred).items()}
         return minpool_loss(y, [scores[n] for n in self.level_names], self.loss_level_weights,
                             self.loss_reduction)
 
@@ -263,8 +262,6 @@ class MinPoolNet(HierarchicalModel):
     def get_config(self):
         config = super().get_config()
         config.update(
-            backbone=self.backbone_name,
-            backbone_kwargs=self.backbone_kwargs,
             map_head=self.map_head,
             map_size=self.map_size,
             coarse_loss_weight=self.coarse_loss_weight,

@@ -18,7 +18,7 @@ How to apply the parts a config cannot:
 - **Ratio-keeping batches**: `hk.data.ratio_batches`.
 """
 
-from hier_keras.models.hierarchical_cnn.hierarchical_cnn_presets import (
+from hier_keras.presets.constants import (
     CPU_TRAINING,
     cifar100_config,
     fashion_mnist_config,

@@ -1,4 +1,4 @@
-"""Preset directories and the zoo: save, verify (sha256) and load trained models.
+"""Preset directories and the zoo on disk: write, verify (sha256) and read their files.
 
 A preset directory holds, like KerasHub's:
 
