@@ -51,7 +51,7 @@ class TrainingConfig:
         augment: pad-crop-flip augmentation in `hk.data`.
         padding: `"zero"` or `"reflect"` padding for the crops.
         reduce_lr_on_plateau: `ReduceLROnPlateau` arguments
-            (`HierarchicalModel.plateau_callback`), or `None`.
+            (`hk.training.plateau_callback`), or `None`.
     """
 
     optimizer: str = "sgd"

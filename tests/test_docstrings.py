@@ -1,4 +1,4 @@
-"""Every docstring example in the package runs (STYLE.md item 8), so none can drift."""
+"""Every docstring example in the package runs (as KerasHub runs its examples), so none can drift."""
 
 import doctest
 import importlib

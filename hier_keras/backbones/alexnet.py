@@ -1,6 +1,6 @@
 """AlexNet backbones: `alexnet` (Caffe single-column, 224 px) and `alexnet_small` (32 px).
 
-The min-pooling paper (PAPERS.md section 4, Sec. V-A) uses both as base nets
+The min-pooling paper (weak supervision with min-pooling, Sec. V-A) uses both as base nets
 and ends each in `N_f` parallel FC36 layers (d = 36 positions per class map);
 those layers belong to the family (MinPoolNet's `"fc"` map head), not here.
 Both backbones end in a fully connected feature vector:

@@ -3,7 +3,7 @@
 A `Backbone` is a functional `keras.Model` whose outputs are a dict of named
 stage maps, `{"stage_1": ..., ..., "stage_k": ..., "features": vector}`, with
 `num_features` (the size of `features`) and `stage_names`. Families use it in
-three ways (STYLE.md, "every backbone exposes its stage outputs"):
+three ways (as timm's and KerasHub's backbones hand out their stages):
 
 - call it and read `features` (HierarchicalCNN, CNN-RNN) or a stage map
   (MinPoolNet's class-map head, C-HRNN's grid, DHNN's taps);

@@ -1,7 +1,7 @@
 """Network-in-Network backbones (Lin, Chen, Yan 2014): `nin` (3 mlpconv, 32 px) and `nin4` (224 px).
 
 Both follow the Caffe models of the NIN paper, which the min-pooling paper
-(PAPERS.md section 4, Sec. V-A) uses as base nets ("a replication of the one
+(weak supervision with min-pooling, Sec. V-A) uses as base nets ("a replication of the one
 used in the original paper"). The last 1x1 layer of NIN (one channel per
 class) is *not* part of the backbone: a family adds it with the number of
 classes it needs (MinPoolNet: one map per fine class, no softmax).

@@ -6,7 +6,9 @@ import os
 
 import numpy as np
 
-from hier_keras.hierarchy import IMAGE_EXTENSIONS, Hierarchy
+from hier_keras.hierarchy import Hierarchy
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
 
 def image_folder(root, hierarchy=None, image_size=None, batch_size=32, shuffle=True, seed=0,

@@ -75,7 +75,7 @@ def ratio_batches(images, labels, is_fine=None, batch_size=128, seed=0, repeat=T
                   augment=False, input_shape=None, padding=None, preprocessing=None):
     """tf.data batches that each hold the S_fine : S_coarse ratio of the data.
 
-    The min-pooling paper (PAPERS.md section 4) keeps the share of finely
+    The min-pooling paper (Sec. IV-D) keeps the share of finely
     labelled samples fixed in every mini-batch. Every batch here has
     `k = round(batch_size * n_fine / n)` fine-labelled samples (at least 1
     and at most `batch_size - 1` when both sets are non-empty) and

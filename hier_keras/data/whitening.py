@@ -1,6 +1,6 @@
 """Global contrast normalisation (GCN) and ZCA whitening, fitted on the train split.
 
-The min-pooling paper (PAPERS.md section 4, Sec. V-B) preprocesses CIFAR-100
+The min-pooling paper (Sec. V-B) preprocesses CIFAR-100
 "with global contrast normalization and ZCA whitening as in [20], [8]" (the
 maxout and NIN papers, which use pylearn2). We follow pylearn2's recipe:
 

@@ -1,7 +1,7 @@
 """`ChildMinPooling` and `ClassWiseGlobalAveragePooling`: MinPoolNet's parameter-free top.
 
-Weak supervision with min-pooling (PAPERS.md section 4; the surviving text is
-`papers/minpool_coarse_labels_partial.txt`, Sec. IV-B to IV-C, eq. 2-3):
+Weak supervision with min-pooling (the paper survives only in part: Sec. IV-B
+to VI; here Sec. IV-B to IV-C, eq. 2-3):
 
 - the base net ends in one feature map `M_f^j` per fine class;
 - a coarse class's map is the element-wise minimum of its children's maps,
@@ -63,7 +63,7 @@ def min_pool_tables(hierarchy: Hierarchy):
 class ChildMinPooling(layers.Layer):
     """Per-level class maps from leaf maps by element-wise min over children.
 
-    Paper: weak supervision with min-pooling (PAPERS.md section 4),
+    Paper: weak supervision with min-pooling (Sec. IV-C, eq. 2),
     `M_c^k = min_{j in children(k)} M_f^j`, applied level by level for deeper
     trees.
 

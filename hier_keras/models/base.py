@@ -231,32 +231,19 @@ class HierarchicalModel(keras.Model):
         config["total_steps"] = getattr(self, "_compile_total_steps", None)
         return config
 
-    def plateau_callback(self, **overrides):
-        """`ReduceLROnPlateau` from `training_config["reduce_lr_on_plateau"]`.
+    @property
+    def plateau_settings(self) -> dict:
+        """`ReduceLROnPlateau` arguments: `training_config["reduce_lr_on_plateau"]` or the default.
 
         The paper presets of MinPoolNet and C-HRNN reduce the learning rate
         "whenever the model performance reaches plateau": their configs keep
-        the rate constant and name the reduction here. Pass the callback to
-        `fit` with validation data (`hier-keras train` does, on a held-out
-        share of the training split). Without that entry: factor 0.1,
-        patience 5 on the finest level's validation accuracy. It is a
-        `hk.training.ResumablePlateau`: under `fit_model(checkpoint_dir=...)`
-        a resumed run keeps the reduced rate and the plateau counters.
-
-        Example:
-
-        >>> from hier_keras.models.minpoolnet import MinPoolNet
-        >>> cb = MinPoolNet.from_preset("small_fashion_mnist").plateau_callback(patience=2)
-        >>> cb.monitor, cb.patience
-        ('val_fine_accuracy', 2)
+        the rate constant and name the reduction here. Without that entry:
+        factor 0.1, patience 5 on the finest level's validation accuracy.
+        `hk.training.plateau_callback(model)` builds the callback.
         """
-        cfg = dict(TrainingConfig.from_dict(self.training_config).reduce_lr_on_plateau or
-                   {"monitor": f"val_{self.level_names[-1]}_accuracy", "mode": "max",
-                    "factor": 0.1, "patience": 5})
-        cfg.update(overrides)
-        from hier_keras.training.callbacks import ResumablePlateau
-
-        return ResumablePlateau(**cfg)
+        return dict(TrainingConfig.from_dict(self.training_config).reduce_lr_on_plateau or
+                    {"monitor": f"val_{self.level_names[-1]}_accuracy", "mode": "max",
+                     "factor": 0.1, "patience": 5})
 
     def compile_from_config(self, config):
         config = keras.saving.deserialize_keras_object(dict(config))

@@ -63,3 +63,22 @@ class ResumablePlateau(keras.callbacks.ReduceLROnPlateau):
         with open(tmp, "w") as f:
             json.dump(state, f)
         os.replace(tmp, self.state_path)  # never a half-written state file
+
+
+def plateau_callback(model, **overrides) -> ResumablePlateau:
+    """The `ResumablePlateau` a model's preset asks for (`model.plateau_settings`).
+
+    Pass it to `fit` with validation data (`hier-keras train` does, on a
+    held-out share of the training split). Under
+    `fit_model(checkpoint_dir=...)` a resumed run keeps the reduced rate and
+    the plateau counters.
+
+    Example:
+
+    >>> import hier_keras as hk
+    >>> model = hk.models.MinPoolNet.from_preset("small_fashion_mnist")
+    >>> cb = hk.training.plateau_callback(model, patience=2)
+    >>> cb.monitor, cb.patience
+    ('val_fine_accuracy', 2)
+    """
+    return ResumablePlateau(**{**model.plateau_settings, **overrides})

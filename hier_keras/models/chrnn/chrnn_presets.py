@@ -3,7 +3,7 @@
 Paper presets (Zuo et al. 2016, Table I, Sec. IV-A): SPP-net conv1-5, hrnn6 on
 {6x6, 3x3, 2x2, 1x1} with 256 channels, fc7/fc8 of 4096 with dropout 0.5;
 SGD with momentum 0.9, batch 256, learning rate 0.01 "divided by 10 when the
-accuracy stops increasing" (a plateau schedule: pass `model.plateau_callback()`
+accuracy stops increasing" (a plateau schedule: pass `hk.training.plateau_callback(model)`
 to `fit`, as `hier-keras train` does; the config itself keeps the rate constant). The paper trains on
 ILSVRC 2012 (flat, 1000 classes); here the presets carry the CIFAR-100 tree
 at 224 px (upsampled CIFAR-100 or any image folder: pass `hierarchy=` for
@@ -27,7 +27,7 @@ PAPER_TRAINING = {
     "optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9, "nesterov": False,
     "weight_decay": 5e-4, "schedule": {"type": "constant"}, "batch_size": 256,
     "augment": True, "padding": "zero",
-    # Not applied by compile(): `model.plateau_callback()` builds it.
+    # Not applied by compile(): `hk.training.plateau_callback(model)` builds it.
     "reduce_lr_on_plateau": {"monitor": "val_fine_accuracy", "mode": "max", "factor": 0.1,
                              "patience": 3, "min_lr": 1e-5},
 }

@@ -19,7 +19,7 @@ direction `units // 2` wide) encodes `u_1 .. u_T`.
   Residual arcs (`residual=True`): the paper writes `o_t^res = u_t + z(o_t)`,
   but `u_t in R^p` and `o_t in R^N` only add up as
   `o_t^res = o_t + z(u_t)` with `z: R^p -> R^N` linear, which is what is
-  implemented (PAPERS.md). Inference: beam search over tree paths scored by
+  implemented. Inference: beam search over tree paths scored by
   `sum_t log softmax(o_t)[y_t]` (the trained distribution over all N nodes,
   restricted to tree paths; `hier_keras.layers.tree_decoding.beam_search`
   with `renormalize=False`).

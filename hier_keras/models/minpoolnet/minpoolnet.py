@@ -1,8 +1,7 @@
 """`MinPoolNet`: fine classes learnt from partly coarse-only labels by min-pooling class maps.
 
-Weak supervision with min-pooling (PAPERS.md section 4; surviving text
-`papers/minpool_coarse_labels_partial.txt`, Sec. IV-C to V, eq. 2-7, Tables
-I-V). Some images (S_fine) have fine and coarse labels, the others (S_coarse)
+Weak supervision with min-pooling (the paper survives in part; Sec. IV-C to V,
+eq. 2-7, Tables I-V). Some images (S_fine) have fine and coarse labels, the others (S_coarse)
 only coarse ones.
 
 Architecture:
@@ -104,7 +103,7 @@ def minpool_loss(y, logits, level_weights, reduction="batch"):
 class MinPoolNet(HierarchicalModel):
     """Base net with one map per fine class + min-pooled coarse maps (weak supervision).
 
-    Paper: PAPERS.md section 4 (min-pooling, eq. 2-7); see the module
+    Paper: weak supervision with min-pooling (eq. 2-7); see the module
     docstring for the architecture and loss.
 
     Args:

@@ -1,6 +1,6 @@
 """Architecture presets of `MinPoolNet`: the paper's CIFAR-100 setups and CPU presets.
 
-Paper settings (PAPERS.md section 4, Sec. IV-D and V-A/B): SGD with momentum
+Paper settings (min-pooling paper, Sec. IV-D and V-A/B): SGD with momentum
 0.9, weight decay 5e-4, initial learning rate 0.01 "further reduced whenever
 the model performance reaches plateau", mini-batches of 128-400 that keep the
 |S_fine| : |S_coarse| ratio, lambda = 1, GCN + ZCA preprocessing.
@@ -9,7 +9,7 @@ How to apply the parts a config cannot:
 
 - **Plateau schedule**: the training config keeps the learning rate constant
   and names the reduction under `"reduce_lr_on_plateau"`; pass
-  `model.plateau_callback()` (a `keras.callbacks.ReduceLROnPlateau`) to
+  `hk.training.plateau_callback(model)` (a `keras.callbacks.ReduceLROnPlateau`) to
   `fit`, with validation data that has the monitored metric.
 - **GCN + ZCA**: fit it on the train split and pass it in:
   `MinPoolNet.from_preset("nin", whitening=hk.data.whitening.fit_whitening(x_train))`;
@@ -28,7 +28,7 @@ PAPER_TRAINING = {
     "optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9, "nesterov": False,
     "weight_decay": 5e-4, "schedule": {"type": "constant"}, "batch_size": 128,
     "augment": False, "padding": "zero",
-    # Not applied by compile(): `model.plateau_callback()` builds it.
+    # Not applied by compile(): `hk.training.plateau_callback(model)` builds it.
     "reduce_lr_on_plateau": {"monitor": "val_fine_accuracy", "mode": "max", "factor": 0.1,
                              "patience": 5, "min_lr": 1e-5},
 }
@@ -37,13 +37,13 @@ PRESETS = {
     "nin": {
         "description": "NIN (3 mlpconv) with one 8x8 map per fine class, CIFAR-100 32x32x3 "
                        "(paper Table I); SGD 0.01, LR reduced on plateau via "
-                       "model.plateau_callback(); GCN+ZCA via whitening=fit_whitening(x_train)",
+                       "hk.training.plateau_callback(model); GCN+ZCA via whitening=fit_whitening(x_train)",
         "config": cifar100_config("nin", PAPER_TRAINING, map_head="conv"),
     },
     "alexnet_small": {
         "description": "small AlexNet (3 conv + FC1024 + one FC36 per fine class, d=36), "
                        "CIFAR-100 32x32x3 (paper Table I); SGD 0.01, LR reduced on plateau "
-                       "via model.plateau_callback(); GCN+ZCA via whitening=...",
+                       "via hk.training.plateau_callback(model); GCN+ZCA via whitening=...",
         "config": cifar100_config("alexnet_small", PAPER_TRAINING, map_head="fc", map_size=36),
     },
     "small_fashion_mnist": {

@@ -1,4 +1,4 @@
-"""The label tree: levels, names, parents, paths and label validation.
+"""`Hierarchy`: the label tree, level by level (names, parents, paths, serialization).
 
 A :class:`Hierarchy` stores a rooted tree level by level. Level 0 holds the
 coarsest classes (the children of an implicit root), level ``depth - 1`` the
@@ -6,7 +6,7 @@ finest. Class ids are per level: ``parents[l][j]`` is the id, at level
 ``l - 1``, of the parent of class ``j`` at level ``l``. A class with no
 children is a leaf; leaves may sit at any level (variable-depth trees).
 
-Labels follow the package contract (see DESIGN.md): an int array
+Labels follow the package contract (docs/ARCHITECTURE.md, "Contracts"): an int array
 ``(batch, depth)`` of per-level ids, coarsest first, ``-1`` where the
 annotation stops and ``-2`` right after the last node of a path that ends at an
 internal node on purpose.
@@ -26,17 +26,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections import OrderedDict
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-UNKNOWN = -1
-"""Label value: finer labels unknown (or, after a leaf, the path has ended)."""
-END = -2
-"""Label value: the path ends here, at an internal node (general trees)."""
-
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+from hier_keras.hierarchy import builders, builtin
+from hier_keras.hierarchy import labels as label_checks
+from hier_keras.hierarchy.builtin import BUILTIN_HIERARCHIES
+from hier_keras.hierarchy.labels import END, UNKNOWN  # noqa: F401  (re-exported)
 
 
 def default_level_names(depth: int) -> list[str]:
@@ -317,30 +314,7 @@ class Hierarchy:
             Int32 `(N, depth)`. Raises `ValueError` when a given coarser label
             disagrees with the one implied by a finer label.
         """
-        labels = np.asarray(labels)
-        if labels.ndim == 1:
-            level = self.depth - 1 if level is None else self.level_index(level)
-            ids = labels.astype(np.int64)
-            self._check_range(ids, level)
-            out = np.full((ids.shape[0], self.depth), UNKNOWN, np.int32)
-            out[:, level] = ids
-            for l in range(level, 0, -1):
-                out[:, l - 1] = self.parents[l][out[:, l]]
-            return out
-        self._check_shape(labels)
-        out = labels.astype(np.int32).copy()
-        for l in range(self.depth - 1, 0, -1):
-            known = out[:, l] >= 0
-            self._check_range(out[known, l], l)
-            implied = self.parents[l][out[known, l]]
-            given = out[known, l - 1]
-            clash = (given >= 0) & (given != implied)
-            if clash.any():
-                row = int(np.flatnonzero(known)[np.flatnonzero(clash)[0]])
-                self._raise_inconsistent(row, l, out[row])
-            out[known, l - 1] = implied
-        self.validate_labels(out, allow_end=True)
-        return out
+        return label_checks.complete(self, labels, level)
 
     def validate_labels(self, labels, allow_end=None) -> np.ndarray:
         """Check label rows against the tree; return them as int32.
@@ -352,116 +326,14 @@ class Hierarchy:
         `allow_end` is true; by default it is allowed when the tree has
         internal nodes at all).
         """
-        labels = np.asarray(labels)
-        self._check_shape(labels)
-        if not np.issubdtype(labels.dtype, np.integer):
-            if not np.all(np.mod(labels, 1) == 0):
-                raise ValueError("Labels must be integer class ids; received non-integers.")
-        labels = labels.astype(np.int32)
-        if labels.size == 0:
-            return labels
-        if (labels < END).any():
-            row = int(np.flatnonzero((labels < END).any(axis=1))[0])
-            raise ValueError(
-                f"Label row {row} {labels[row].tolist()} has a value below {END}; use ids "
-                f">= 0, {UNKNOWN} for unknown and {END} for an explicit end of path."
-            )
-        for level in range(self.depth):
-            col = labels[:, level]
-            known = col >= 0
-            self._check_range(col[known], level, rows=np.flatnonzero(known))
-        for level in range(1, self.depth):
-            prev, cur = labels[:, level - 1], labels[:, level]
-            gap = (prev < 0) & (cur >= 0)
-            if gap.any():
-                row = int(np.flatnonzero(gap)[0])
-                raise ValueError(
-                    f"Label row {row} {labels[row].tolist()} has a known level-{level} label "
-                    f"below an unknown level-{level - 1} label; call "
-                    "`hierarchy.complete(labels)` to fill coarser levels from finer ones."
-                )
-            both = (prev >= 0) & (cur >= 0)
-            bad = both.copy()
-            bad[both] = self.parents[level][cur[both]] != prev[both]
-            if bad.any():
-                row = int(np.flatnonzero(bad)[0])
-                self._raise_inconsistent(row, level, labels[row])
-        ends = labels == END
-        if ends.any():
-            if allow_end is False:
-                row = int(np.flatnonzero(ends.any(axis=1))[0])
-                raise ValueError(
-                    f"Label row {row} {labels[row].tolist()} uses the end marker {END}, "
-                    "which this model does not accept; use -1 for unknown labels."
-                )
-            for row in np.flatnonzero(ends.any(axis=1)):
-                r = labels[row]
-                first = int(np.flatnonzero(r == END)[0])
-                ok = (
-                    first > 0
-                    and r[first - 1] >= 0
-                    and not self.is_leaf(first - 1)[r[first - 1]]
-                    and (r[first + 1 :] < 0).all()
-                )
-                if not ok:
-                    raise ValueError(
-                        f"Label row {int(row)} {r.tolist()}: the end marker {END} may only "
-                        "follow the last node of a path that stops at an internal node."
-                    )
-        return labels
-
-    def _check_shape(self, labels):
-        if labels.ndim != 2 or labels.shape[1] != self.depth:
-            raise ValueError(
-                f"Labels must have shape (batch, {self.depth}) for this {self.depth}-level "
-                f"tree (levels {self.level_names}); received shape {tuple(labels.shape)}. "
-                "For single-level ids use `hierarchy.complete(ids, level=...)`."
-            )
-
-    def _check_range(self, ids, level, rows=None):
-        ids = np.asarray(ids)
-        bad = (ids < 0) | (ids >= self.level_sizes[level])
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            where = f" (row {int(rows[k])})" if rows is not None else ""
-            raise ValueError(
-                f"Label {int(ids[k])}{where} is out of range for level {level} "
-                f"({self.level_names[level]!r}), which has {self.level_sizes[level]} "
-                f"classes (ids 0..{self.level_sizes[level] - 1})."
-            )
-
-    def _raise_inconsistent(self, row, level, path):
-        fine = int(path[level])
-        coarse = int(path[level - 1])
-        true_parent = int(self.parents[level][fine])
-        raise ValueError(
-            f"Inconsistent labels in row {row} {list(map(int, path))}: level-{level} class "
-            f"{self.class_names[level][fine]!r} (id {fine}) has parent "
-            f"{self.class_names[level - 1][true_parent]!r} (id {true_parent}), not the given "
-            f"level-{level - 1} label {coarse}. Fix the coarse label or pass the fine "
-            "labels alone to `hierarchy.complete`."
-        )
+        return label_checks.validate_labels(self, labels, allow_end)
 
     def path_is_valid(self, paths) -> np.ndarray:
         """Bool `(N,)`: each predicted path follows parent links (consistency).
 
         Negative entries end a path; entries after them are ignored.
         """
-        paths = np.asarray(paths)
-        self._check_shape(paths)
-        ok = np.ones(paths.shape[0], dtype=bool)
-        alive = paths[:, 0] >= 0
-        for level in range(1, self.depth):
-            cur = paths[:, level]
-            step = alive & (cur >= 0)
-            good = np.ones_like(ok)
-            in_range = cur < self.level_sizes[level]
-            good[step] = in_range[step]
-            idx = step & in_range
-            good[idx] = self.parents[level][cur[idx]] == paths[idx, level - 1]
-            ok &= good
-            alive &= cur >= 0
-        return ok
+        return label_checks.path_is_valid(self, paths)
 
     def lca_height(self, paths_a, paths_b) -> np.ndarray:
         """Levels from the deeper of two nodes up to their lowest common ancestor.
@@ -469,13 +341,7 @@ class Hierarchy:
         0 when the paths are equal; the full depth of the deeper path when
         they already differ at level 0 (the LCA is the root).
         """
-        a, b = np.asarray(paths_a), np.asarray(paths_b)
-        self._check_shape(a)
-        self._check_shape(b)
-        len_a = (a >= 0).cumprod(axis=1).sum(axis=1)
-        len_b = (b >= 0).cumprod(axis=1).sum(axis=1)
-        same = ((a == b) & (a >= 0)).cumprod(axis=1).sum(axis=1)
-        return np.maximum(len_a, len_b) - same
+        return label_checks.lca_height(self, paths_a, paths_b)
 
     # ------------------------------------------------------------ builders
     @classmethod
@@ -494,49 +360,7 @@ class Hierarchy:
         ...                         "Animal": None}).level_sizes
         [1, 2]
         """
-        pairs = list(parent_of.items()) if isinstance(parent_of, Mapping) else list(parent_of)
-        parent = OrderedDict()
-        for child, par in pairs:
-            if child in parent:
-                if parent[child] == par:
-                    raise ValueError(f"Duplicate name {child!r} under parent {par!r}.")
-                raise ValueError(
-                    f"Class {child!r} has two parents ({parent[child]!r} and {par!r}); "
-                    "a tree gives every class one parent."
-                )
-            parent[child] = par
-        roots = {p for p in parent.values() if p is not None and p not in parent}
-        if len(roots) > 1:
-            raise ValueError(
-                f"Orphan classes: parents {sorted(map(str, roots))} are never defined. Name "
-                "one root (or give level-0 classes the parent None)."
-            )
-        for child in parent:
-            if parent[child] in roots:
-                parent[child] = None
-        order, depth_of = [], {}
-
-        def depth(node, trail):
-            if node in depth_of:
-                return depth_of[node]
-            if node in trail:
-                cycle = trail[trail.index(node) :] + [node]
-                raise ValueError(f"Cycle in the hierarchy: {' -> '.join(map(str, cycle))}.")
-            p = parent[node]
-            d = 0 if p is None else depth(p, trail + [node]) + 1
-            depth_of[node] = d
-            return d
-
-        for node in parent:
-            depth(node, [])
-            order.append(node)
-        n_levels = max(depth_of.values()) + 1
-        names = [[n for n in order if depth_of[n] == l] for l in range(n_levels)]
-        index = [{n: j for j, n in enumerate(level)} for level in names]
-        parents = [None] + [
-            [index[l - 1][parent[n]] for n in names[l]] for l in range(1, n_levels)
-        ]
-        return cls(names, parents, level_names)
+        return builders.from_parents(cls, parent_of, level_names)
 
     @classmethod
     def from_nested(cls, tree, level_names=None) -> "Hierarchy":
@@ -547,26 +371,7 @@ class Hierarchy:
         >>> Hierarchy.from_nested({"A": {"a1": None, "a2": ["x"]}, "B": []}).level_sizes
         [2, 2, 1]
         """
-        pairs = []
-
-        def walk(node, parent):
-            if node is None:
-                return
-            if isinstance(node, Mapping):
-                items = node.items()
-            elif isinstance(node, (list, tuple)):
-                items = [(n, None) for n in node]
-            else:
-                raise ValueError(
-                    f"Unexpected {type(node).__name__} under {parent!r}; use dicts for "
-                    "internal nodes and lists (or None) for leaves."
-                )
-            for name, sub in items:
-                pairs.append((name, parent))
-                walk(sub, name)
-
-        walk(tree, None)
-        return cls.from_parents(pairs, level_names)
+        return builders.from_nested(cls, tree, level_names)
 
     @classmethod
     def from_paths(cls, paths: Iterable[Sequence[str]], level_names=None) -> "Hierarchy":
@@ -577,33 +382,7 @@ class Hierarchy:
         >>> Hierarchy.from_paths([["A", "a1"], ["A", "a2"], ["B"]]).leaf_paths().tolist()
         [[1, -1], [0, 0], [0, 1]]
         """
-        names, parents, index = [], [], []
-        for path in paths:
-            path = [p for p in path if p is not None and not (isinstance(p, float) and np.isnan(p))]
-            parent = -1
-            for level, name in enumerate(map(str, path)):
-                while len(names) <= level:
-                    names.append([])
-                    parents.append([])
-                    index.append({})
-                if name in index[level]:
-                    j = index[level][name]
-                    if parents[level][j] != parent:
-                        other = names[level - 1][parents[level][j]] if level else None
-                        raise ValueError(
-                            f"Class {name!r} at level {level} appears under {other!r} and "
-                            f"under {names[level - 1][parent]!r}; a tree gives every class "
-                            "one parent (rename one of them)."
-                        )
-                else:
-                    j = len(names[level])
-                    index[level][name] = j
-                    names[level].append(name)
-                    parents[level].append(parent)
-                parent = j
-        if not names:
-            raise ValueError("No paths given.")
-        return cls(names, [None] + parents[1:], level_names)
+        return builders.from_paths(cls, paths, level_names)
 
     @classmethod
     def from_dataframe(cls, df, columns=None, level_names=None) -> "Hierarchy":
@@ -612,22 +391,12 @@ class Hierarchy:
         Empty cells (NaN/None/"") end a path. `columns` picks and orders the
         level columns; level names default to the column names.
         """
-        columns = list(columns) if columns is not None else list(df.columns)
-        if level_names is None:
-            level_names = [str(c) for c in columns]
-        rows = df[columns].astype(object).where(df[columns].notna(), None).values.tolist()
-        paths = [[v for v in row if v is not None and str(v) != ""] for row in rows]
-        for row, path in zip(rows, paths):
-            if any(v is None or str(v) == "" for v in row[: len(path)]):
-                raise ValueError(f"Row {row} has an empty cell above a filled one.")
-        return cls.from_paths(paths, level_names)
+        return builders.from_dataframe(cls, df, columns, level_names)
 
     @classmethod
     def from_csv(cls, path, columns=None, level_names=None, **read_csv_kwargs) -> "Hierarchy":
         """Build from a CSV file with one column per level (see `from_dataframe`)."""
-        import pandas as pd
-
-        return cls.from_dataframe(pd.read_csv(path, **read_csv_kwargs), columns, level_names)
+        return builders.from_csv(cls, path, columns, level_names, **read_csv_kwargs)
 
     @classmethod
     def from_folder(cls, root, level_names=None) -> "Hierarchy":
@@ -636,26 +405,7 @@ class Hierarchy:
         A folder that holds subfolders is an internal node; one that holds
         only files is a leaf. Hidden folders are skipped.
         """
-        if not os.path.isdir(root):
-            raise ValueError(f"Folder {root!r} does not exist.")
-        paths = []
-
-        def walk(folder, trail):
-            subs = sorted(
-                d for d in os.listdir(folder)
-                if not d.startswith(".") and os.path.isdir(os.path.join(folder, d))
-            )
-            if not subs:
-                if trail:
-                    paths.append(trail)
-                return
-            for d in subs:
-                walk(os.path.join(folder, d), trail + [d])
-
-        walk(root, [])
-        if not paths:
-            raise ValueError(f"Folder {root!r} has no class subfolders.")
-        return cls.from_paths(paths, level_names)
+        return builders.from_folder(cls, root, level_names)
 
     # ------------------------------------------------------- serialization
     def to_dict(self) -> dict:
@@ -755,76 +505,9 @@ class Hierarchy:
         boot). Level 1 ids: Tops, Bottoms, Dresses, Outers, Accessories, Shoes.
         Level 0: Clothes, Goods.
         """
-        return cls(
-            [
-                ["Clothes", "Goods"],
-                ["Tops", "Bottoms", "Dresses", "Outers", "Accessories", "Shoes"],
-                FASHION_MNIST_CLASSES,
-            ],
-            [None, [0, 0, 0, 0, 1, 1], [0, 1, 0, 2, 3, 5, 0, 5, 4, 5]],
-        )
+        return builtin.fashion_mnist(cls)
 
     @classmethod
     def cifar100(cls) -> "Hierarchy":
         """CIFAR-100: 20 superclasses over 100 classes, ids as tfds and Keras number them."""
-        fine_parent = [0] * 100
-        for c, members in enumerate(_CIFAR100_MEMBERS):
-            for name in members:
-                fine_parent[CIFAR100_FINE.index(name)] = c
-        return cls([CIFAR100_COARSE, CIFAR100_FINE], [None, fine_parent])
-
-
-#: Built-in hierarchies by name (`Hierarchy.get`), each the name of its classmethod.
-BUILTIN_HIERARCHIES = {"fashion_mnist": "fashion_mnist", "cifar100": "cifar100"}
-
-FASHION_MNIST_CLASSES = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-]
-
-CIFAR100_FINE = [
-    "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle",
-    "bicycle", "bottle", "bowl", "boy", "bridge", "bus", "butterfly", "camel", "can",
-    "castle", "caterpillar", "cattle", "chair", "chimpanzee", "clock", "cloud",
-    "cockroach", "couch", "crab", "crocodile", "cup", "dinosaur", "dolphin", "elephant",
-    "flatfish", "forest", "fox", "girl", "hamster", "house", "kangaroo", "keyboard",
-    "lamp", "lawn_mower", "leopard", "lion", "lizard", "lobster", "man", "maple_tree",
-    "motorcycle", "mountain", "mouse", "mushroom", "oak_tree", "orange", "orchid",
-    "otter", "palm_tree", "pear", "pickup_truck", "pine_tree", "plain", "plate", "poppy",
-    "porcupine", "possum", "rabbit", "raccoon", "ray", "road", "rocket", "rose", "sea",
-    "seal", "shark", "shrew", "skunk", "skyscraper", "snail", "snake", "spider",
-    "squirrel", "streetcar", "sunflower", "sweet_pepper", "table", "tank", "telephone",
-    "television", "tiger", "tractor", "train", "trout", "tulip", "turtle", "wardrobe",
-    "whale", "willow_tree", "wolf", "woman", "worm",
-]
-
-CIFAR100_COARSE = [
-    "aquatic_mammals", "fish", "flowers", "food_containers", "fruit_and_vegetables",
-    "household_electrical_devices", "household_furniture", "insects", "large_carnivores",
-    "large_man-made_outdoor_things", "large_natural_outdoor_scenes",
-    "large_omnivores_and_herbivores", "medium_mammals", "non-insect_invertebrates",
-    "people", "reptiles", "small_mammals", "trees", "vehicles_1", "vehicles_2",
-]
-
-_CIFAR100_MEMBERS = [
-    ["beaver", "dolphin", "otter", "seal", "whale"],
-    ["aquarium_fish", "flatfish", "ray", "shark", "trout"],
-    ["orchid", "poppy", "rose", "sunflower", "tulip"],
-    ["bottle", "bowl", "can", "cup", "plate"],
-    ["apple", "mushroom", "orange", "pear", "sweet_pepper"],
-    ["clock", "keyboard", "lamp", "telephone", "television"],
-    ["bed", "chair", "couch", "table", "wardrobe"],
-    ["bee", "beetle", "butterfly", "caterpillar", "cockroach"],
-    ["bear", "leopard", "lion", "tiger", "wolf"],
-    ["bridge", "castle", "house", "road", "skyscraper"],
-    ["cloud", "forest", "mountain", "plain", "sea"],
-    ["camel", "cattle", "chimpanzee", "elephant", "kangaroo"],
-    ["fox", "porcupine", "possum", "raccoon", "skunk"],
-    ["crab", "lobster", "snail", "spider", "worm"],
-    ["baby", "boy", "girl", "man", "woman"],
-    ["crocodile", "dinosaur", "lizard", "snake", "turtle"],
-    ["hamster", "mouse", "rabbit", "shrew", "squirrel"],
-    ["maple_tree", "oak_tree", "palm_tree", "pine_tree", "willow_tree"],
-    ["bicycle", "bus", "motorcycle", "pickup_truck", "train"],
-    ["lawn_mower", "rocket", "streetcar", "tank", "tractor"],
-]
+        return builtin.cifar100(cls)
