@@ -26,6 +26,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from hier_keras.outputs import level_list
+
 EPSILON = 1e-7
 
 
@@ -75,7 +77,7 @@ def masked_sparse_categorical_crossentropy(labels, logits_or_probs, from_logits=
 
 
 def _as_level_list(y_pred, level_names):
-    """List of per-level scores, coarsest first, from a list/tuple or a dict."""
+    """List of per-level scores, coarsest first, from a list/tuple or a dict (every level)."""
     if isinstance(y_pred, dict):
         if level_names is None:
             raise ValueError(
@@ -89,13 +91,8 @@ def _as_level_list(y_pred, level_names):
                 f"`y_pred` has no entry for level(s) {missing}; it has {sorted(y_pred)}. "
                 "Pass scores for every level in `level_names`."
             )
-        return [y_pred[n] for n in level_names]
-    if isinstance(y_pred, (list, tuple)):
-        return list(y_pred)
-    raise ValueError(
-        "`y_pred` must be a list of per-level scores (coarsest first) or a dict "
-        f"{{level_name: scores}}; received {type(y_pred).__name__}."
-    )
+    per_level = level_list(y_pred, level_names)
+    return [per_level[i] for i in range(len(per_level))]
 
 
 def hierarchical_crossentropy(y_true, y_pred, level_weights=None, from_logits=True,

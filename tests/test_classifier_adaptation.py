@@ -10,7 +10,8 @@ from hier_keras.layers.classifier_adaptation import (
     ClassifierAdaptation,
     adapt_probabilities,
 )
-from hier_keras.training.adaptation import alpha_curve, bake_alpha, tune_alpha
+from hier_keras.models.adaptation import bake_alpha
+from hier_keras.training.adaptation import alpha_curve, tune_alpha
 
 TINY = {"backbone_kwargs": {"widths": [4, 8, 8]}}
 ALPHAS = [0.0, 0.3, 1.0, 1.7, 2.0]
@@ -196,7 +197,7 @@ def test_tune_and_bake_on_another_family(bundled, tmp_path):
                              augment=False, preprocessing=model.preprocessing)
     from_ds = tune_alpha(model, ds, alphas=[0.0, 0.5, 1.0])
     np.testing.assert_allclose(search.curve.to_numpy(), from_ds.curve.to_numpy(), atol=1e-6)
-    baked = search.bake(model)
+    baked = bake_alpha(model, search.best, order=search.order)
     assert type(baked).__name__ == "Ensemble"
     want = adapt_probabilities(model.predict(x, verbose=0), model.hierarchy,
                                [search.best[n] for n in model.level_names])

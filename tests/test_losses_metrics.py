@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from hier_keras import Hierarchy, losses, metrics
+from hier_keras.paths import argmax_paths
 from hier_keras.losses import (
     HierarchicalCrossEntropy,
     hierarchical_crossentropy,
@@ -426,6 +427,36 @@ def test_evaluate_model_dataset_and_paths_hook(fashion_tree):
 
 
 def test_docstring_examples_run():
-    for module in (losses, metrics):
+    modules = (losses, metrics, metrics.streaming, metrics.path_metrics, metrics.multilabel,
+               metrics.evaluation)
+    for module in modules:
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-        assert result.failed == 0 and result.attempted > 0
+        assert result.failed == 0 and result.attempted > 0, module.__name__
+
+
+def test_metrics_package_keeps_every_public_name():
+    names = ["Consistency", "EPSILON", "ExactMatch", "LevelAccuracy", "TopKLevelAccuracy",
+             "consistency", "evaluate", "evaluate_model", "exact_match", "hierarchical_prf",
+             "level_accuracy", "level_metrics", "mistake_severity", "multilabel_f1",
+             "multilabel_on_nodes", "multilabel_path_sets", "node_accuracy", "path_accuracy",
+             "paths_from_probs", "top_k_accuracy", "tune_threshold"]
+    assert sorted(metrics.__all__) == sorted(names)
+    for name in names:
+        assert getattr(metrics, name) is not None
+    assert callable(metrics.evaluate)
+
+
+def test_paths_from_probs_is_argmax_paths_and_takes_any_hierarchy_form(variable_tree, rng):
+    probs = _random_probs(variable_tree, 20, rng)
+    for cut in (True, False):
+        np.testing.assert_array_equal(paths_from_probs(probs, variable_tree, cut_after_leaves=cut),
+                                      argmax_paths(probs, variable_tree, cut=cut))
+    np.testing.assert_array_equal(paths_from_probs(probs, variable_tree.to_dict()),
+                                  paths_from_probs(probs, variable_tree))
+    y = variable_tree.node_paths()
+    assert consistency(y, variable_tree.to_dict()) == 1.0
+    assert hierarchical_prf(y, y, variable_tree.to_dict()) == (1.0, 1.0, 1.0)
+    fashion = Hierarchy.fashion_mnist()
+    y = fashion.complete(np.array([0, 9]))
+    assert float(evaluate(y, None, "fashion_mnist", paths=y)["exact_match"].iloc[0]) == 1.0
+    assert level_metrics("fashion_mnist")[-1].hierarchy == fashion

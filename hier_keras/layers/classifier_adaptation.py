@@ -144,7 +144,7 @@ class ClassifierAdaptation(keras.layers.Layer):
     (other keys pass through unchanged); every level of the hierarchy must be present.
 
     Args:
-        hierarchy: `Hierarchy` (or its dict).
+        hierarchy: a `Hierarchy`, a built-in name or a `to_dict()` dict.
         alpha: interpolation factor, one float or one per level (coarsest
             first; level `l`'s output uses `alpha[l]`). The paper tunes it in
             [0, 2] on validation data (`hk.training.adaptation.tune_alpha`).
@@ -225,7 +225,7 @@ def adapt_probabilities(probs, hierarchy, alpha, order="coarse_to_fine") -> dict
 
     Args:
         probs: `{level_name: (N, n_level)}` probabilities (extra keys kept).
-        hierarchy: the `Hierarchy`.
+        hierarchy: a `Hierarchy`, a built-in name or a `to_dict()` dict.
         alpha: one float or one per level.
         order: pair order for deeper trees (see module docstring).
 

@@ -1,13 +1,26 @@
-"""`AdaptationMixin`: test-time classifier adaptation (Dutt et al. 2017, Algorithm 1) on a model.
+"""Test-time classifier adaptation (Dutt et al. 2017, Algorithm 1) on a model.
 
-MergedCNN and Ensemble mix it in; the layer itself (`ClassifierAdaptation`) is
-in `hier_keras/layers/classifier_adaptation.py`, and tuning alpha on a
-validation split in `hier_keras/training/adaptation.py`.
+`AdaptationMixin`: MergedCNN and Ensemble mix it in. `bake_alpha` puts an
+alpha into any model: into the model itself when its family has adaptation
+built in, else into a one-member `Ensemble` that carries it; either is saved
+with `save_to_preset`. The layer itself (`ClassifierAdaptation`) is in
+`hier_keras/layers/classifier_adaptation.py`, and tuning alpha on a
+validation split (`tune_alpha`, whose `AlphaSearch.best` this takes) in
+`hier_keras/training/adaptation.py`.
+
+Example:
+
+>>> import hier_keras as hk
+>>> model = hk.models.HierarchicalCNN.from_preset("small_fashion_mnist",
+...                                               backbone_kwargs={"widths": [4, 8, 8]})
+>>> adapted = bake_alpha(model, {"coarse": 1.0, "medium": 0.5, "fine": 1.0})
+>>> type(adapted).__name__, adapted.adaptation_alpha
+('Ensemble', [1.0, 0.5, 1.0])
 """
 
 from __future__ import annotations
 
-from hier_keras.layers.classifier_adaptation import ClassifierAdaptation
+from hier_keras.layers.classifier_adaptation import ORDERS, ClassifierAdaptation
 from hier_keras.outputs import public_outputs
 
 
@@ -58,3 +71,32 @@ class AdaptationMixin:
     def adaptation_config(self) -> dict:
         return {"adaptation_alpha": self.adaptation_alpha,
                 "adaptation_order": self.adaptation.order}
+
+
+def bake_alpha(model, alpha, order="coarse_to_fine"):
+    """Return a model that applies classifier adaptation with `alpha` to its outputs.
+
+    Args:
+        model: a hier_keras model of any family predicting every level.
+        alpha: one float, one per level (coarsest first) or `{level: alpha}`
+            (e.g. `AlphaSearch.best` of `hk.training.tune_alpha`).
+        order: pair order for deeper trees (`AlphaSearch.order`).
+
+    Returns:
+        `model` itself when its family has adaptation built in (`MergedCNN`,
+        `Ensemble`: `set_adaptation_alpha`), else `Ensemble([model],
+        adaptation_alpha=alpha)`. Save either with `save_to_preset`.
+    """
+    if order not in ORDERS:
+        raise ValueError(f"Unknown adaptation order {order!r}; use one of {ORDERS}.")
+    if isinstance(alpha, dict):
+        alpha = [float(alpha[n]) for n in model.hierarchy.level_names]
+    if hasattr(model, "set_adaptation_alpha"):
+        # The layer reads `order` when traced; set_adaptation_alpha drops the traced functions.
+        model.adaptation.order = order
+        return model.set_adaptation_alpha(alpha)
+    # Imported here: ensemble.py mixes in AdaptationMixin from this module.
+    from hier_keras.models.ensemble import Ensemble
+
+    return Ensemble([model], adaptation_alpha=alpha, adaptation_order=order,
+                    name=f"{model.name}_adapted")

@@ -9,7 +9,7 @@ any family (they only need the `{level_name: probabilities}` output contract,
 the same hierarchy and the same input shape); each normalises the raw images
 itself. An `Ensemble` of one member with an alpha is how a tuned alpha is
 baked into a model of a family that has no adaptation of its own
-(`hk.training.adaptation.bake_alpha`).
+(`hk.models.adaptation.bake_alpha`).
 
 `fit` on an Ensemble trains every member on its own loss in one run (the
 loss is the sum of the members' losses, so each member's gradient is its own
@@ -40,8 +40,8 @@ from keras import ops
 
 from hier_keras.hierarchy import Hierarchy
 from hier_keras.models.adaptation import AdaptationMixin
-from hier_keras.models.registry import register_family
 from hier_keras.models.base import HierarchicalModel
+from hier_keras.models.registry import register_family
 from hier_keras.outputs import public_outputs
 
 

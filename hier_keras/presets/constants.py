@@ -53,3 +53,19 @@ def cifar100_config(backbone, training, **extra):
         "hierarchy": "cifar100", "input_shape": [32, 32, 3], "backbone": backbone,
         "mean": CIFAR100_MEAN, "std": CIFAR100_STD, "training_config": dict(training), **extra,
     }
+
+
+def plateau_sgd_training(batch_size, augment, patience):
+    """SGD 0.01 (momentum 0.9, weight decay 5e-4) "reduced whenever the performance plateaus".
+
+    The recipe of the min-pooling paper and of Zuo et al. 2016. The rate is
+    constant under `compile()`; `hk.training.plateau_callback(model)` builds
+    the reduction from `reduce_lr_on_plateau`.
+    """
+    return {
+        "optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9, "nesterov": False,
+        "weight_decay": 5e-4, "schedule": {"type": "constant"}, "batch_size": batch_size,
+        "augment": augment, "padding": "zero",
+        "reduce_lr_on_plateau": {"monitor": "val_fine_accuracy", "mode": "max", "factor": 0.1,
+                                 "patience": patience, "min_lr": 1e-5},
+    }

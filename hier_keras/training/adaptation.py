@@ -1,14 +1,13 @@
-"""Tune the classifier-adaptation alpha on validation data and bake it into a model.
+"""Tune the classifier-adaptation alpha on validation data.
 
 Dutt et al. 2017, Sec. 3.3: "The interpolation factor, alpha, can be tuned
 using a validation set"; Fig. 3/4 plot the top-1 error of each level against
 alpha in [0, 2]. `tune_alpha` predicts the validation set once with any
 hier_keras model (any family: only the `{level_name: probabilities}` output
 is used), sweeps alpha with `adapt_probabilities` (Algorithm 1), and returns
-the error curve and the best alpha per level. `bake_alpha` then puts the
-chosen alpha into the model (families with adaptation built in, `MergedCNN`
-and `Ensemble`) or wraps it in a one-member `Ensemble` that carries it; either
-is saved with `save_to_preset`.
+the error curve and the best alpha per level. To put the chosen alpha into a
+model, `hier_keras.models.adaptation.bake_alpha(model, search.best,
+order=search.order)` (a model layer: this module does not import the models).
 
 Example:
 
@@ -21,9 +20,8 @@ Example:
 ['alpha', 'coarse_error', 'medium_error', 'fine_error']
 >>> sorted(search.best)
 ['coarse', 'fine', 'medium']
->>> adapted = bake_alpha(model, 1.0)   # or search.bake(model): the best alpha per level
->>> type(adapted).__name__, adapted.adaptation_alpha
-('Ensemble', 1.0)
+>>> search.order
+'coarse_to_fine'
 """
 
 from __future__ import annotations
@@ -34,6 +32,7 @@ import numpy as np
 
 from hier_keras.hierarchy import Hierarchy
 from hier_keras.layers.classifier_adaptation import ORDERS, adapt_probabilities
+from hier_keras.outputs import public_outputs
 
 DEFAULT_ALPHAS = np.round(np.arange(0.0, 2.01, 0.1), 2)
 
@@ -51,6 +50,9 @@ class AlphaSearch:
             the alpha nearest 1, the paper's expected optimum).
         best_shared: the one alpha with the lowest mean error over levels.
         order: the pair order used for deeper trees.
+
+    Bake the result into a model with `hier_keras.models.adaptation.bake_alpha(
+    model, search.best, order=search.order)` (or `search.best_shared`).
     """
 
     curve: "object"
@@ -62,12 +64,6 @@ class AlphaSearch:
         """`{column: value}` of the curve row nearest to `alpha`."""
         row = self.curve.iloc[int(np.argmin(np.abs(self.curve["alpha"].to_numpy() - alpha)))]
         return row.to_dict()
-
-    def bake(self, model, per_level=True):
-        """`bake_alpha(model, best per level or best_shared, order)`."""
-        alpha = [self.best[n] for n in model.hierarchy.level_names] if per_level \
-            else self.best_shared
-        return bake_alpha(model, alpha, order=self.order)
 
 
 def collect_predictions(model, validation_data, batch_size=256):
@@ -83,12 +79,12 @@ def collect_predictions(model, validation_data, batch_size=256):
     if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2:
         x, y = np.asarray(validation_data[0], np.float32), np.asarray(validation_data[1])
         probs = model.predict(x, batch_size=batch_size, verbose=0)
-        probs = {k: np.asarray(v) for k, v in probs.items() if not k.startswith("_")}
+        probs = {k: np.asarray(v) for k, v in public_outputs(probs).items()}
         return probs, y
     chunks, labels = [], []
     for batch in validation_data:
         out = model.predict_on_batch(np.asarray(batch[0], np.float32))
-        chunks.append({k: np.asarray(v) for k, v in out.items() if not k.startswith("_")})
+        chunks.append({k: np.asarray(v) for k, v in public_outputs(out).items()})
         labels.append(np.asarray(batch[1]))
     if not chunks:
         raise ValueError("`validation_data` is empty; nothing to tune alpha on.")
@@ -103,7 +99,7 @@ def alpha_curve(probs, labels, hierarchy, alphas=DEFAULT_ALPHAS, order="coarse_t
         probs: `{level_name: (N, n_level)}` probabilities of every level.
         labels: int `(N, depth)` label paths (-1 unknown; such entries are not
             counted), or `(N,)` finest-level ids.
-        hierarchy: the `Hierarchy`.
+        hierarchy: a `Hierarchy`, a built-in name or a `to_dict()` dict.
         alphas: the alphas to evaluate.
         order: pair order for deeper trees.
 
@@ -189,7 +185,7 @@ def tune_alpha(model, validation_data, alphas=DEFAULT_ALPHAS, order="coarse_to_f
 
     Returns:
         An `AlphaSearch`: `.curve` (error vs alpha per level), `.best`
-        (alpha per level), `.best_shared`, `.bake(model)`.
+        (alpha per level), `.best_shared`, `.order`.
     """
     if getattr(model, "adaptation_alpha", None) is not None:
         raise ValueError(
@@ -197,33 +193,5 @@ def tune_alpha(model, validation_data, alphas=DEFAULT_ALPHAS, order="coarse_to_f
             f"{model.adaptation_alpha}); call `model.set_adaptation_alpha(None)` before tuning."
         )
     probs, y = collect_predictions(model, validation_data, batch_size)
-    tree = hierarchy if hierarchy is not None else model.hierarchy
+    tree = Hierarchy.coerce(hierarchy if hierarchy is not None else model.hierarchy)
     return alpha_curve(probs, y, tree, alphas=alphas, order=order)
-
-
-def bake_alpha(model, alpha, order="coarse_to_fine"):
-    """Return a model that applies classifier adaptation with `alpha` to its outputs.
-
-    Args:
-        model: a hier_keras model of any family predicting every level.
-        alpha: one float, one per level (coarsest first) or `{level: alpha}`
-            (e.g. `AlphaSearch.best`).
-        order: pair order for deeper trees.
-
-    Returns:
-        `model` itself when its family has adaptation built in (`MergedCNN`,
-        `Ensemble`: `set_adaptation_alpha`), else `Ensemble([model],
-        adaptation_alpha=alpha)`. Save either with `save_to_preset`.
-    """
-    if order not in ORDERS:
-        raise ValueError(f"Unknown adaptation order {order!r}; use one of {ORDERS}.")
-    if isinstance(alpha, dict):
-        alpha = [float(alpha[n]) for n in model.hierarchy.level_names]
-    if hasattr(model, "set_adaptation_alpha"):
-        # The layer reads `order` when traced; set_adaptation_alpha drops the traced functions.
-        model.adaptation.order = order
-        return model.set_adaptation_alpha(alpha)
-    from hier_keras.models.ensemble import Ensemble
-
-    return Ensemble([model], adaptation_alpha=alpha, adaptation_order=order,
-                    name=f"{model.name}_adapted")

@@ -22,16 +22,10 @@ from hier_keras.presets.constants import (
     CPU_TRAINING,
     cifar100_config,
     fashion_mnist_config,
+    plateau_sgd_training,
 )
 
-PAPER_TRAINING = {
-    "optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.9, "nesterov": False,
-    "weight_decay": 5e-4, "schedule": {"type": "constant"}, "batch_size": 128,
-    "augment": False, "padding": "zero",
-    # Not applied by compile(): `hk.training.plateau_callback(model)` builds it.
-    "reduce_lr_on_plateau": {"monitor": "val_fine_accuracy", "mode": "max", "factor": 0.1,
-                             "patience": 5, "min_lr": 1e-5},
-}
+PAPER_TRAINING = plateau_sgd_training(batch_size=128, augment=False, patience=5)
 
 PRESETS = {
     "nin": {
