@@ -27,7 +27,11 @@ from __future__ import annotations
 
 from keras import layers
 
-from hier_keras.backbones.blocks import WEIGHT_INIT, global_pool, preact_bottleneck_block
+from hier_keras.backbones.blocks import (
+    WEIGHT_INIT,
+    global_pool,
+    preact_bottleneck_block,
+)
 from hier_keras.backbones.registry import BackboneSpec, register_backbone
 
 

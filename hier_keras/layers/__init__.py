@@ -20,8 +20,14 @@ Example:
 'ChildMinPooling'
 """
 
-from hier_keras.layers.child_min_pooling import ChildMinPooling, ClassWiseGlobalAveragePooling
-from hier_keras.layers.classifier_adaptation import ClassifierAdaptation, adapt_probabilities
+from hier_keras.layers.child_min_pooling import (
+    ChildMinPooling,
+    ClassWiseGlobalAveragePooling,
+)
+from hier_keras.layers.classifier_adaptation import (
+    ClassifierAdaptation,
+    adapt_probabilities,
+)
 from hier_keras.layers.converters import (
     ConvConverter,
     ModeProductConverter,

@@ -35,9 +35,9 @@ from keras import layers, ops
 
 from hier_keras.layers.spatial_pyramid_pooling import SpatialPyramidPooling
 from hier_keras.layers.spatial_rnn import HierarchicalRNN2D, check_directions
-from hier_keras.models.registry import register_family
 from hier_keras.models.base import HierarchicalModel
 from hier_keras.models.chrnn.chrnn_presets import PRESETS
+from hier_keras.models.registry import register_family
 
 #: variant -> (cell, cross_scale, recurrence); `None`: no RNN (SPP-net).
 VARIANTS = {

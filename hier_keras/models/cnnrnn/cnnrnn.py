@@ -47,9 +47,9 @@ from keras import layers, ops
 from hier_keras.layers.tree_decoding import beam_search, greedy_decode
 from hier_keras.layers.visual_lstm import VisualLSTMCell
 from hier_keras.losses import HierarchicalCrossEntropy
-from hier_keras.models.registry import register_family
 from hier_keras.models.base import HierarchicalModel
 from hier_keras.models.cnnrnn.cnnrnn_presets import PRESETS
+from hier_keras.models.registry import register_family
 
 DECODINGS = ("greedy", "constrained", "beam")
 

@@ -60,9 +60,9 @@ from keras import layers, ops
 from hier_keras.layers.converters import CONVERTERS, make_converter
 from hier_keras.layers.tree_decoding import beam_search
 from hier_keras.losses import HierarchicalCrossEntropy
-from hier_keras.models.registry import register_family
 from hier_keras.models.base import HierarchicalModel
 from hier_keras.models.dhnn.dhnn_presets import PRESETS
+from hier_keras.models.registry import register_family
 
 DECODERS = ("rnn", "s2s")
 

@@ -24,9 +24,9 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from hier_keras.models.registry import register_family
 from hier_keras.models.base import HierarchicalModel
 from hier_keras.models.hierarchical_cnn.hierarchical_cnn_presets import PRESETS
+from hier_keras.models.registry import register_family
 
 HEADS = ("coarse_to_fine", "fine_to_coarse", "parallel", "single")
 

@@ -41,10 +41,10 @@ from keras import layers
 
 from hier_keras.hierarchy import Hierarchy
 from hier_keras.models.adaptation import AdaptationMixin
-from hier_keras.models.registry import register_family
 from hier_keras.models.base import HierarchicalModel
-from hier_keras.presets.loading import transfer_matching_weights
 from hier_keras.models.mergedcnn.mergedcnn_presets import PRESETS
+from hier_keras.models.registry import register_family
+from hier_keras.presets.loading import transfer_matching_weights
 
 TRUNK = "trunk"
 

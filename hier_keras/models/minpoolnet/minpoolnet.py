@@ -45,12 +45,15 @@ import numpy as np
 from keras import layers, ops
 
 from hier_keras.data.whitening import Whitening
-from hier_keras.layers.child_min_pooling import ChildMinPooling, ClassWiseGlobalAveragePooling
+from hier_keras.layers.child_min_pooling import (
+    ChildMinPooling,
+    ClassWiseGlobalAveragePooling,
+)
 from hier_keras.losses import masked_sparse_categorical_crossentropy
-from hier_keras.models.registry import register_family
 from hier_keras.models.base import HierarchicalModel
-from hier_keras.outputs import public_outputs
 from hier_keras.models.minpoolnet.minpoolnet_presets import PRESETS
+from hier_keras.models.registry import register_family
+from hier_keras.outputs import public_outputs
 
 MAP_HEADS = ("conv", "fc")
 REDUCTIONS = ("batch", "labelled")
