@@ -25,8 +25,9 @@ setup(
     extras_require={
         "plots": ["matplotlib"],
         "bayesian": ["scipy"],  # keras-tuner's BayesianOptimization (hier-keras tune --tuner bayesian)
-        "notebooks": ["matplotlib", "nbclient", "nbformat", "ipykernel"],
-        "dev": ["pytest", "pytest-xdist", "matplotlib", "nbclient", "nbformat", "ipykernel"],
+        "notebooks": ["matplotlib", "nbclient", "nbformat", "ipykernel", "jupytext"],
+        "dev": ["pytest", "pytest-xdist", "matplotlib", "nbclient", "nbformat", "ipykernel",
+                "jupytext", "ruff", "hypothesis"],
     },
     entry_points={"console_scripts": ["hier-keras=hier_keras.cli:main"]},
 )

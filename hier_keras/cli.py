@@ -36,45 +36,38 @@ DEMO_PRESET = "small_fashion_mnist"
 DEMO_IMAGES = 120_000
 
 
-def _families() -> dict:
-    """`{name: class}` of every family (each subclass of HierarchicalModel with presets)."""
-    from hier_keras.models.base import HierarchicalModel, import_all_families
+def _get_family(name):
+    """The family class of `--family`; an unknown name exits with the registry's one-line
+    message (it names the closest family)."""
+    from hier_keras.models import get_family
 
-    import_all_families()
-    found, todo = {}, list(HierarchicalModel.__subclasses__())
-    while todo:
-        cls = todo.pop()
-        todo.extend(cls.__subclasses__())
-        if cls.__module__.startswith("hier_keras.") and cls.presets:
-            found[cls.__name__] = cls
-    return found
+    try:
+        return get_family(name)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
 
 
-def _family(name):
-    families = _families()
-    if name not in families:
-        raise SystemExit(f"Unknown family {name!r}; choose one of {sorted(families)}.")
-    return families[name]
+def _load(preset, family=None):
+    """The model of a preset argument: with `--family`, `Family.from_preset` (built-in
+    name, zoo entry or directory); without, a directory or zoo entry of any family
+    (`hier_keras.presets.load_preset`). A preset that does not load exits with one line."""
+    from hier_keras import presets
 
-
-def _load_model(preset, family=None):
-    from hier_keras.models import HierarchicalModel
-
-    cls = _family(family) if family else HierarchicalModel
-    if os.path.isdir(preset):
-        from hier_keras.models.base import load_preset
-
-        return load_preset(preset)
-    if family is None:
-        from hier_keras import presets as preset_io
-
-        if preset in preset_io.zoo_entries():
-            from hier_keras.models.base import load_preset
-
-            return load_preset(preset_io.zoo_entries()[preset])
+    if family:
+        cls = _get_family(family)
+        try:
+            return cls.from_preset(preset)
+        except ValueError as err:  # not a preset of that family, or a corrupted directory
+            raise SystemExit(str(err)) from None
+    try:
+        _, directory = presets.resolve_preset(None, preset)
+    except ValueError:
         raise SystemExit(f"{preset!r} is neither a preset directory nor a zoo entry; "
-                         "pass --family to build a built-in preset.")
-    return cls.from_preset(preset)
+                         "pass --family to build a built-in preset.") from None
+    try:
+        return presets.load_preset(directory)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
 
 
 def train(args) -> dict:
@@ -83,12 +76,13 @@ def train(args) -> dict:
 
     import hier_keras as hk
     from hier_keras.metrics import evaluate_model
-    from hier_keras.training import fit_model
+    from hier_keras.optimizers import TrainingConfig
+    from hier_keras.training import fit_model, plateau_callback
     from hier_keras.training.distribute import (distribute_dataset, is_chief, precision_policy,
                                                 local_copy, prepare_model, strategy_from_name,
                                                 task_id)
 
-    family = _family(args.family)
+    family = _get_family(args.family)
     _check_label_args(args)
     strategy_name = getattr(args, "strategy", "default")
     try:
@@ -100,9 +94,9 @@ def train(args) -> dict:
     with precision_policy(getattr(args, "mixed_precision", False)), strategy.scope():
         model = prepare_model(family.from_preset(args.preset,
                                                  **json.loads(args.overrides or "{}")), strategy)
-        cfg = model.training_config
-        batch_size = args.batch_size or cfg.get("batch_size", 128)
-        plateau = bool(cfg.get("reduce_lr_on_plateau"))
+        cfg = TrainingConfig.from_dict(model.training_config)
+        batch_size = args.batch_size or cfg.batch_size
+        plateau = bool(cfg.reduce_lr_on_plateau)
         val_size = getattr(args, "val_size", None)
         if val_size is None:
             val_size = 0.1 if plateau else 0.0
@@ -111,18 +105,18 @@ def train(args) -> dict:
                              "plateau; --val-size 0 would let the test split steer training. "
                              "Give --val-size > 0 (default 0.1).")
         train_ds, test_ds, info = hk.data.load(
-            args.dataset, batch_size=batch_size, augment=cfg.get("augment", True),
+            args.dataset, batch_size=batch_size, augment=cfg.augment,
             preprocessing=model.preprocessing, hierarchy=model.hierarchy, source=args.source,
             data_dir=args.data_dir, seed=args.seed, return_info=True,
         )
         callbacks, val_ds, fractions = [], test_ds, None
         if getattr(args, "fine_fraction", None) is not None or val_size:
             train_ds, val_ds, fractions, n_train = _train_split(
-                args, model, batch_size, cfg.get("augment", True), val_size)
+                args, model, batch_size, cfg.augment, val_size)
             info = dict(info, train_size=n_train)
             val_ds = test_ds if val_ds is None else val_ds
         if plateau:
-            callbacks.append(model.plateau_callback())
+            callbacks.append(plateau_callback(model))
         if strategy_name == "multiworker":
             separate_val = val_ds is not test_ds
             train_ds, test_ds = distribute_dataset(train_ds), distribute_dataset(test_ds)
@@ -139,7 +133,7 @@ def train(args) -> dict:
         if strategy_name != "default":
             print(f"Strategy: {strategy_name}, {strategy.num_replicas_in_sync} replicas "
                   f"(global batch {batch_size})")
-        epochs = args.epochs or cfg.get("epochs", 10)
+        epochs = args.epochs or cfg.epochs or 10
         if getattr(args, "budget_images", None) and not args.epochs:
             epochs = max(2, round(args.budget_images / info["train_size"]))
         # Each worker keeps its own checkpoint; the chief's is the one a restart reads back.
@@ -158,7 +152,7 @@ def train(args) -> dict:
         print(f"Worker {task_id()} done; the chief writes the outputs.")
         return {"model": model, "results": results, "test_ds": test_ds, "preset_dir": None}
     command = "hier-keras " + " ".join(sys.argv[1:]) if sys.argv else ""
-    model.save_to_preset(preset_dir, metrics=results, dataset=args.dataset,
+    model.save_to_preset(preset_dir, metrics=results, overwrite=True, dataset=args.dataset,
                          data_source=info["source"], split="test", command=command,
                          epochs=epochs, seed=args.seed, strategy=strategy_name,
                          replicas=int(strategy.num_replicas_in_sync),
@@ -261,16 +255,20 @@ def tune(args) -> dict:
     from hier_keras import tuning
     from hier_keras.metrics import evaluate_model
 
-    if args.family not in tuning.HYPERMODELS:
-        raise SystemExit(f"No HyperModel for family {args.family!r}; tunable families: "
-                         f"{sorted(tuning.HYPERMODELS)}.")
+    try:  # an unknown or untunable family is refused before any data is loaded
+        tuning.search_space_module(args.family)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
     data = hk.data.load_arrays(args.dataset, data_dir=args.data_dir, source=args.source)
     x, y = data["x_train"], data["y_train"]
     order = np.random.default_rng(args.seed).permutation(len(x))
     n_val = int(args.val_size if args.val_size >= 1 else round(args.val_size * len(x)))
     val_idx, train_idx = order[:n_val], order[n_val:]
-    if args.train_limit:
-        train_idx = train_idx[:args.train_limit]
+    if args.train_limit is not None:
+        try:
+            train_idx = train_idx[:hk.data.pipeline.check_train_limit(args.train_limit)]
+        except ValueError as err:
+            raise SystemExit(str(err)) from None
     print(f"Data: {args.dataset} from {data['source']} ({len(train_idx)} train / "
           f"{len(val_idx)} validation images held out of the training split; "
           f"{len(data['x_test'])} test images kept out of the search)")
@@ -294,7 +292,7 @@ def tune(args) -> dict:
     best_dir = os.path.join(args.output, "best")
     command = "hier-keras " + " ".join(sys.argv[1:]) if sys.argv else ""
     result.model.save_to_preset(
-        best_dir, metrics=test, dataset=args.dataset, data_source=data["source"], split="test",
+        best_dir, metrics=test, overwrite=True, dataset=args.dataset, data_source=data["source"], split="test",
         command=command, hyperparameters=result.hyperparameters, objective=result.objective,
         validation=result.validation.iloc[0].to_dict(), alpha=alpha, adapted=result.adapted,
         trials=len(result.trials))
@@ -342,7 +340,7 @@ def evaluate(args):
     import hier_keras as hk
     from hier_keras.metrics import evaluate_model
 
-    model = _load_model(args.preset, args.family)
+    model = _load(args.preset, args.family)
     _, test_ds = hk.data.load(args.dataset, batch_size=256, preprocessing=model.preprocessing,
                               hierarchy=model.hierarchy, source=args.source,
                               data_dir=args.data_dir, augment=False)
@@ -357,30 +355,34 @@ def predict(args):
 
     from hier_keras.data import read_images
 
-    model = _load_model(args.preset, args.family)
+    model = _load(args.preset, args.family)
     images = read_images(args.images, model.preprocessing["input_shape"])
     for path, row in zip(args.images, model.predict_paths(np.asarray(images))):
         print(f"{path}: " + " > ".join(f"{n} ({p:.2f})" for n, p in row))
 
 
 def export(args):
-    model = _load_model(args.preset, args.family)
+    model = _load(args.preset, args.family)
     model.export(args.output)
     print(f"SavedModel written to {args.output}")
 
 
 def list_presets(args):
-    from hier_keras import presets as preset_io
+    """Print `hier_keras.presets.list_presets()`: each family's built-in presets, then the zoo."""
+    from hier_keras import presets
 
-    for name, cls in sorted(_families().items()):
-        print(f"{name}:")
-        for preset, entry in sorted(cls.presets.items()):
-            print(f"  {preset:<32} {entry.get('description', '')}")
-    zoo = preset_io.zoo_entries()
+    rows = presets.list_presets()
+    family = None
+    for row in (r for r in rows if r["kind"] == "architecture"):
+        if row["family"] != family:
+            family = row["family"]
+            print(f"{family}:")
+        print(f"  {row['name']:<32} {row['description']}")
+    zoo = [r for r in rows if r["kind"] == "zoo"]
     if zoo:
         print("zoo (trained):")
-        for preset, path in zoo.items():
-            print(f"  {preset:<32} {path}")
+        for row in zoo:
+            print(f"  {row['name']:<32} {row['description']}")
 
 
 def build_parser():

@@ -75,7 +75,10 @@ def main(argv=None):
                 raise SystemExit(f"{name}: predictions differ after migration ({worst:.2e}).")
             print(f"{name}: predictions equal (max |diff| {worst:.1e}), {renamed} group(s) renamed")
         meta = {k: v for k, v in metadata.items() if k != "files"}
-        preset_files.write_preset_dir(model, directory, meta)
+        serving = directory / preset_files.SAVED_MODEL_DIR
+        # The old SavedModel stays: --check has shown the weights are the same.
+        preset_files.write_preset_dir(model, directory, meta, overwrite=True,
+                                      saved_model=serving if serving.is_dir() else None)
     index = Path(args.zoo) / "index.json"
     print(json.dumps([e["name"] for e in json.loads(index.read_text())]))
 

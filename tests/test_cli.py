@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pytest
 
+import hier_keras as hk
 from hier_keras import cli
 
 
@@ -34,19 +35,50 @@ def test_train_evaluate_predict_export_presets(tmp_path, capsys):
     line = capsys.readouterr().out.strip()
     assert line.startswith(f"{img}:") and line.count(">") == 2
 
+    cli.main(["predict", str(out / "preset"), str(img), "--family", "cnnrnn"])  # from_preset
+    assert capsys.readouterr().out.strip() == line
+    with pytest.raises(SystemExit, match="holds a CNNRNN, not a MinPoolNet"):
+        cli.main(["predict", str(out / "preset"), str(img), "--family", "MinPoolNet"])
+
     cli.main(["export", str(out / "preset"), str(tmp_path / "served")])
     assert (tmp_path / "served" / "saved_model.pb").exists()
 
     cli.main(["presets"])
     listing = capsys.readouterr().out
     assert "CNNRNN:" in listing and "wrn28_10" in listing
+    rows = hk.presets.list_presets()
+    families = [line[:-1] for line in listing.splitlines() if line.endswith(":")
+                and not line.startswith(" ") and line != "zoo (trained):"]
+    assert families == sorted({r["family"] for r in rows if r["kind"] == "architecture"})
+    for row in rows:
+        assert f"  {row['name']:<32} {row['description']}" in listing, row
+    if any(r["kind"] == "zoo" for r in rows):
+        assert "zoo (trained):" in listing and "mergedcnn_small_fashion_mnist" in listing
 
 
 def test_cli_errors(tmp_path):
-    with pytest.raises(SystemExit, match="Unknown family"):
-        cli.main(["train", "--family", "Nope", "--source", "bundled", "--output", str(tmp_path)])
+    # An unknown family: the registry's message, with the closest name, on one line.
+    with pytest.raises(SystemExit, match="Unknown family 'CNNRN'. Did you mean 'CNNRNN'") as err:
+        cli.main(["train", "--family", "CNNRN", "--source", "bundled", "--output", str(tmp_path)])
+    assert "\n" not in str(err.value)
+    with pytest.raises(SystemExit, match="Unknown family 'Nope'"):
+        cli.main(["evaluate", "small_fashion_mnist", "--family", "Nope"])
     with pytest.raises(SystemExit, match="neither a preset directory nor a zoo entry"):
         cli.main(["evaluate", "no_such_preset"])
+    with pytest.raises(SystemExit, match="Unknown preset identifier 'no_such_preset' for CNNRNN"):
+        cli.main(["export", "no_such_preset", str(tmp_path / "x"), "--family", "CNNRNN"])
+
+
+def test_zoo_entry_loads_without_family_and_built_in_preset_with_it(monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.setenv("HIER_KERAS_ZOO", str(Path(__file__).resolve().parents[1] / "zoo"))
+    entry = "cnnrnn_small_fashion_mnist"
+    assert entry in hk.presets.zoo_entries()
+    model = cli._load(entry)
+    assert type(model) is hk.models.CNNRNN and model.backbone_name == "small"
+    built = cli._load("small_fashion_mnist", "CNNRNN")
+    assert type(built) is hk.models.CNNRNN
 
 
 def test_train_with_partial_labels_and_plateau_schedule(tmp_path, capsys):

@@ -159,7 +159,7 @@ def test_image_folder_variable_depth(tmp_path):
     with pytest.raises(ValueError, match="Pass `input_shape`"):
         hk.data.image_folder(str(tmp_path))
     (tmp_path / "empty" / "e").mkdir(parents=True)
-    with pytest.raises(ValueError, match="No images"):
+    with pytest.raises(ValueError, match="Class folder .*empty/e' holds no images"):
         hk.data.image_folder(str(tmp_path / "empty"), image_size=(8, 8))
 
 
@@ -345,3 +345,103 @@ def test_partial_labels_and_ratio_batches(bundled, fashion_tree):
         hk.data.ratio_batches(x, out[keep], is_fine[:3])
     with pytest.raises(ValueError, match=r"labels must be \(N, depth\) rows"):
         hk.data.ratio_batches(x, out[keep][:5], is_fine[keep])
+
+
+def _png_tree(root, paths):
+    import tensorflow as tf
+
+    for path in paths:
+        d = root.joinpath(*path)
+        d.mkdir(parents=True, exist_ok=True)
+        tf.io.write_file(str(d / "0.png"), tf.io.encode_png(tf.zeros((6, 6, 3), tf.uint8)))
+
+
+def test_image_folder_bad_files_and_empty_folders(tmp_path):
+    _png_tree(tmp_path, [["A", "a1"], ["B"]])
+    (tmp_path / "README.md").write_text("files next to the class folders are ignored")
+    (tmp_path / "A" / "a1" / ".DS_Store").write_text("hidden files are skipped")
+    _png_tree(tmp_path / ".cache", [["x"]])  # hidden folders too (as in from_folder)
+    ds, tree = hk.data.image_folder(str(tmp_path), image_size=(8, 8), shuffle=False)
+    assert tree.level_sizes == [2, 1] and sum(int(x.shape[0]) for x, _ in ds) == 2
+    # A corrupt image: the error names its path.
+    bad = tmp_path / "B" / "broken.png"
+    bad.write_bytes(b"\x89PNG not really")
+    with pytest.raises(ValueError, match="Cannot read image file .*B/broken.png"):
+        hk.data.image_folder(str(tmp_path), image_size=(8, 8))
+    bad.unlink()
+    # A file that is not an image (by extension) in a class folder.
+    (tmp_path / "A" / "a1" / "notes.txt").write_text("x")
+    with pytest.raises(ValueError, match="a1/notes.txt' is not an image"):
+        hk.data.image_folder(str(tmp_path), image_size=(8, 8))
+    (tmp_path / "A" / "a1" / "notes.txt").unlink()
+    # An empty class folder (a leaf with no images) is an error naming it.
+    (tmp_path / "A" / "a2").mkdir()
+    with pytest.raises(ValueError, match="Class folder .*A/a2' holds no images"):
+        hk.data.image_folder(str(tmp_path), image_size=(8, 8))
+    (tmp_path / "A" / "a2").rmdir()
+    if os.name == "posix" and os.geteuid() != 0:
+        locked = tmp_path / "B" / "locked.png"
+        locked.write_bytes((tmp_path / "B" / "0.png").read_bytes())
+        locked.chmod(0)
+        with pytest.raises(ValueError, match="B/locked.png"):
+            hk.data.image_folder(str(tmp_path), image_size=(8, 8))
+        locked.chmod(0o644)
+    with pytest.raises(ValueError, match="does not exist"):
+        hk.data.read_images([str(tmp_path / "missing.png")], (8, 8, 3))
+
+
+@pytest.mark.parametrize("limit", [-5, 0, 2.5, "10", True])
+def test_train_limit_is_validated(limit):
+    with pytest.raises(ValueError, match=f"train_limit must be an int >= 1.*{limit!r}"):
+        hk.data.load("fashion_mnist", source="bundled", train_limit=limit)
+
+
+def test_train_limit_keeps_the_first_images():
+    _, _, info = hk.data.load("fashion_mnist", source="bundled", train_limit=7,
+                              return_info=True)
+    assert info["train_size"] == 7
+    _, _, info = hk.data.load("fashion_mnist", source="bundled", train_limit=np.int64(3),
+                              return_info=True)
+    assert info["train_size"] == 3
+
+
+class _RunsCode:
+    """Pickles into a call of os.system: what a malicious "dataset" file holds."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_cifar100_pickles_are_unpickled_restricted(tmp_path):
+    legit = tmp_path / "legit"
+    d = {b"batch_label": b"testing batch 1 of 1", b"filenames": [b"a.png", b"b.png"],
+         b"data": np.arange(2 * 3072, dtype=np.uint8).reshape(2, 3072) % 251,
+         b"fine_labels": [4, 30], b"coarse_labels": [0, 0]}
+    for protocol in (2, pickle.HIGHEST_PROTOCOL):
+        legit.write_bytes(pickle.dumps(d, protocol=protocol))
+        x, fine, _ = c100.read_pickle_split(str(legit))
+        assert x.shape == (2, 32, 32, 3) and fine.tolist() == [4, 30]
+        assert x[0, 0, 1, 2] == d[b"data"][0, 2 * 1024 + 1]
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil"
+    for payload in (_RunsCode(marker), {b"data": _RunsCode(marker)}):
+        evil.write_bytes(pickle.dumps(payload))
+        with pytest.raises(ValueError, match="Refusing to load .*evil.*posix.system|"
+                                             "Refusing to load .*evil.*os.system"):
+            c100.read_pickle_split(str(evil))
+        assert not marker.exists()
+    # Any other global is refused too (a class of this test module, a builtin like eval).
+    evil.write_bytes(pickle.dumps({b"data": _png_tree}))
+    with pytest.raises(ValueError, match="is not allowed"):
+        c100.read_pickle_split(str(evil))
+    evil.write_bytes(b"cbuiltins\neval\n(S'1+1'\ntR.")
+    with pytest.raises(ValueError, match="builtins.eval' is not allowed"):
+        c100.read_pickle_split(str(evil))
+    (tmp_path / "garbage").write_bytes(b"not a pickle at all")
+    with pytest.raises(ValueError, match="garbage.*is not a CIFAR-100 pickle"):
+        c100.read_pickle_split(str(tmp_path / "garbage"))
+    with pytest.raises(ValueError, match="Cannot read the CIFAR-100 pickle .*missing"):
+        c100.read_pickle_split(str(tmp_path / "missing"))

@@ -1,4 +1,5 @@
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -117,3 +118,84 @@ def test_bad_labels(fashion_tree):
         t.path_from_names(["Clothes", "Hats"])
     with pytest.raises(ValueError, match="'Shoes' .* has parent 'Goods'"):
         t.path_from_names(["Clothes", "Shoes"])
+
+
+# ---------------------------------------------------------------- builder input checks
+@pytest.mark.parametrize("build, match", [
+    (lambda: Hierarchy.from_parents({"Animal": None, "cat": "Animal", "car": "Vehicle"}),
+     r"Undefined parent 'Vehicle' of \['car'\].*Define it"),
+    (lambda: Hierarchy.from_paths([["A", None, "x"]]), r"empty name \(None\) at level 1 above the name 'x'"),
+    (lambda: Hierarchy.from_paths([["A", "", "x"]]), "empty name"),
+    (lambda: Hierarchy.from_paths([[float("nan"), "x"]]), "at level 0"),
+    (lambda: Hierarchy.from_nested({}), "Empty tree"),
+    (lambda: Hierarchy.from_nested([]), "Empty tree"),
+    (lambda: Hierarchy.from_paths([]), "Empty tree"),
+    (lambda: Hierarchy.from_paths([[None], []]), "Empty tree"),
+    (lambda: Hierarchy.from_parents({}), "Empty tree"),
+    (lambda: Hierarchy.from_parents([]), "Empty tree"),
+    (lambda: Hierarchy.from_parents([("a",)]), "not a \\(child, parent\\) pair"),
+    (lambda: Hierarchy.from_parents({None: "A"}), "has no name"),
+    (lambda: Hierarchy.from_parents({"a": ["A"]}), r"Class name \['A'\] \(list\)"),
+    (lambda: Hierarchy.from_paths([["A", {"x": 1}]]), r"\(dict\).*not a name"),
+    (lambda: Hierarchy.from_paths([["A", True]]), r"\(bool\)"),
+    (lambda: Hierarchy.from_paths("abc"), "list of paths"),
+    (lambda: Hierarchy.from_paths(["abc"]), "not a sequence of names"),
+    (lambda: Hierarchy.from_nested({"A": "x"}), "Unexpected str under 'A'"),
+    (lambda: Hierarchy.from_parents({1: None, "1": None}), "Duplicate name '1'"),
+])
+def test_builders_refuse_malformed_input(build, match):
+    with pytest.raises(ValueError, match=match):
+        build()
+
+
+def test_builders_names_and_trailing_empties():
+    # One shared undefined root above every level-0 class is still the root.
+    assert Hierarchy.from_parents({"cat": "Animal", "dog": "Animal"}).level_sizes == [2]
+    assert Hierarchy.from_parents({"A": "root", "a": "A"}).class_names == [["A"], ["a"]]
+    # Trailing None / NaN / "" end a path (the class is a leaf one level up).
+    tree = Hierarchy.from_paths([["A", "a1"], ["B", None], ["C", "", float("nan")]])
+    assert tree.class_names == [["A", "B", "C"], ["a1"]]
+    # Numbers become names through str(), the same way in every builder.
+    t1 = Hierarchy.from_parents({1: None, 2: 1, np.int64(3): 1})
+    t2 = Hierarchy.from_paths([[1, 2], [1, 3]])
+    t3 = Hierarchy.from_nested({1: [2, 3]})
+    assert t1 == t2 == t3 and t1.class_names == [["1"], ["2", "3"]]
+    assert Hierarchy.from_paths([[1.5]]).class_names == [["1.5"]]
+
+
+def test_file_builders_name_the_missing_or_unreadable_file(tmp_path, variable_tree):
+    missing = tmp_path / "nope.json"
+    for build in (lambda: Hierarchy.from_json(missing), lambda: Hierarchy.from_json(str(missing))):
+        with pytest.raises(ValueError, match="nope.json.*does not exist"):
+            build()
+    with pytest.raises(ValueError, match="nope.csv.*does not exist"):
+        Hierarchy.from_csv(tmp_path / "nope.csv")
+    with pytest.raises(ValueError, match="nope.*does not exist"):
+        Hierarchy.from_folder(tmp_path / "nope")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="bad.json.*not valid JSON"):
+        Hierarchy.from_json(bad)
+    with pytest.raises(ValueError, match="JSON text is not valid JSON"):
+        Hierarchy.from_json("{not json")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="holds a list"):
+        Hierarchy.from_json(tmp_path / "list.json")
+    (tmp_path / "bin.json").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ValueError, match="bin.json"):
+        Hierarchy.from_json(tmp_path / "bin.json")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(ValueError, match="empty.csv"):
+        Hierarchy.from_csv(tmp_path / "empty.csv")
+    with pytest.raises(ValueError, match="takes JSON text or a file path"):
+        Hierarchy.from_json(42)
+    # A directory is not a file either.
+    with pytest.raises(ValueError, match="is not a\\s+file"):
+        Hierarchy.from_json(tmp_path)
+    if os.name == "posix" and os.geteuid() != 0:
+        locked = tmp_path / "locked.json"
+        locked.write_text(variable_tree.to_json())
+        locked.chmod(0)
+        with pytest.raises(ValueError, match="Cannot read the hierarchy JSON file.*locked.json"):
+            Hierarchy.from_json(locked)
+    assert Hierarchy.from_json(variable_tree.to_json()) == variable_tree

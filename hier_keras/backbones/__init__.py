@@ -19,18 +19,25 @@ from hier_keras.backbones.backbone import (
     get_backbone,
     serialize_backbone,
 )
+from hier_keras.backbones.external import (
+    ApplicationPreprocessing,
+    FunctionalBackbone,
+    find_stages,
+)
 from hier_keras.backbones.registry import (
     BackboneSpec,
     get_backbone_spec,
     list_backbones,
     register_backbone,
 )
+from hier_keras.backbones.weights import load_backbone_weights, save_weights_by_name
 
 for _module in pkgutil.iter_modules(__path__):
-    if _module.name not in ("registry", "blocks", "backbone"):
+    if _module.name not in ("registry", "blocks", "backbone", "external", "weights"):
         importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = [
-    "Backbone", "BackboneSpec", "build_backbone", "get_backbone", "get_backbone_spec",
-    "list_backbones", "register_backbone", "serialize_backbone",
+    "ApplicationPreprocessing", "Backbone", "BackboneSpec", "FunctionalBackbone",
+    "build_backbone", "find_stages", "get_backbone", "get_backbone_spec", "list_backbones",
+    "load_backbone_weights", "register_backbone", "save_weights_by_name", "serialize_backbone",
 ]

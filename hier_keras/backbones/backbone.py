@@ -36,6 +36,8 @@ import keras
 from hier_keras.backbones.registry import BackboneSpec, get_backbone_spec
 
 FEATURES = "features"
+APPLICATIONS_PREFIX = "keras.applications."
+HUB_PREFIX = "keras_hub:"
 
 
 def stage_name(k: int) -> str:
@@ -129,7 +131,30 @@ class Backbone(keras.Model):
         """A fresh copy of the pooling head on the last stage's map `x`."""
         return self.spec.pool(x, f"{prefix}_pool")
 
+    def splittable_stages(self) -> list[int]:
+        """Stage counts `k` after which MergedCNN can split (`merge-k`): all of them here."""
+        return list(range(self.num_stages + 1))
+
+    @property
+    def takes_raw_pixels(self) -> bool:
+        """Whether the backbone normalises raw 0-255 pixels itself (wrapped models do)."""
+        return False
+
     # ----------------------------------------------------------- config
+    @classmethod
+    def from_model(cls, model, input_shape=None, stage_layers=None, preprocessing=None,
+                   include_features=True, name=None):
+        """Wrap a functional Keras model (see `FunctionalBackbone`).
+
+        `input_shape` defaults to the model's own input shape.
+        """
+        from hier_keras.backbones.external import FunctionalBackbone
+
+        if input_shape is None:
+            input_shape = tuple(model.inputs[0].shape[1:])
+        return FunctionalBackbone(model, input_shape, stage_layers, preprocessing,
+                                  include_features, name)
+
     @classmethod
     def from_name(cls, architecture, input_shape, name=None, include_features=True, **kwargs):
         """Build a registered architecture: `Backbone.from_name("wrn28_10", (32, 32, 3))`."""
@@ -156,27 +181,55 @@ class Backbone(keras.Model):
 
 
 def get_backbone(backbone, input_shape, backbone_kwargs=None, include_features=True,
-                 name=None) -> Backbone:
+                 name=None, weights=None) -> Backbone:
     """The `Backbone` a family's `backbone=` argument stands for.
 
     Args:
-        backbone: a registered name (`"small"`), a `Backbone`, or a
-            serialized backbone (what a family's `get_config()` stores).
-        input_shape: the images' `(height, width, channels)`; a given
-            `Backbone` must take exactly this shape.
-        backbone_kwargs: builder arguments; with a name, they are the
+        backbone: one of
+            - a registered name (`"small"`, `"wrn28_10"`; `list_backbones()`);
+            - `"keras.applications.<Name>"` (any keras.applications model,
+              built with `include_top=False`);
+            - `"keras_hub:<preset name or local preset directory>"` (needs
+              `pip install "hier_keras[hub]"`);
+            - a `Backbone`, any functional `keras.Model` (a keras.applications
+              model, a KerasHub `Backbone`, your own), wrapped with
+              `Backbone.from_model` (stages found automatically);
+            - a serialized backbone (what a family's `get_config()` stores).
+        input_shape: the images' `(height, width, channels)`.
+        backbone_kwargs: builder arguments. With a registered name, the
             architecture's kwargs; with a serialized registry backbone, they
             update its kwargs (how `from_preset(..., backbone_kwargs=...)`
-            shrinks a saved preset).
+            shrinks a saved preset); with a Keras model, `Backbone.from_model`
+            arguments (`stage_layers`, `preprocessing`).
         include_features: see `Backbone`.
-        name: model name (layer prefix) for a backbone built here. Defaults
-            to the architecture name.
+        name: model name (layer prefix) for a backbone built here.
+        weights: `None`, `"imagenet"` (keras.applications names only) or the
+            path of a weights file (`hk.backbones.load_backbone_weights`).
 
     Raises:
-        ValueError: unknown name, or a `Backbone` built for another input shape.
+        ValueError: unknown name, a `Backbone` built for another input shape,
+            or weights that do not fit.
     """
+    from hier_keras.backbones import external
+
     kwargs = dict(backbone_kwargs or {})
-    if isinstance(backbone, Backbone):
+    path_weights = weights if weights not in (None, "imagenet") else None
+    if isinstance(backbone, str) and backbone.startswith(APPLICATIONS_PREFIX):
+        if kwargs:
+            raise ValueError("`backbone_kwargs` do not apply to keras.applications models.")
+        net = external.from_keras_applications(
+            backbone[len(APPLICATIONS_PREFIX):], input_shape,
+            weights="imagenet" if weights == "imagenet" else None,
+            include_features=include_features)
+    elif weights == "imagenet":
+        raise ValueError(
+            "backbone_weights='imagenet' needs a keras.applications backbone "
+            "(backbone='keras.applications.<Name>'); for other backbones pass the path of a "
+            "weights file.")
+    elif isinstance(backbone, str) and backbone.startswith(HUB_PREFIX):
+        net = external.from_keras_hub(backbone[len(HUB_PREFIX):], input_shape,
+                                      include_features=include_features)
+    elif isinstance(backbone, Backbone):
         if kwargs:
             raise ValueError("`backbone_kwargs` apply to a backbone built by name; a `Backbone` "
                              "instance is used as it is. Build it with those arguments instead.")
@@ -185,19 +238,38 @@ def get_backbone(backbone, input_shape, backbone_kwargs=None, include_features=T
                 f"The backbone {backbone.name!r} takes images of shape "
                 f"{tuple(backbone.backbone_input_shape)}, the model {tuple(input_shape)}; build "
                 "the backbone with the model's `input_shape`.")
-        return backbone
-    if isinstance(backbone, dict):
+        net = backbone
+    elif isinstance(backbone, keras.Model):
+        if external.is_keras_hub_backbone(backbone):
+            net = external.from_keras_hub(backbone, input_shape, include_features)
+        else:
+            net = external.FunctionalBackbone(backbone, input_shape,
+                                              include_features=include_features, **kwargs)
+    elif isinstance(backbone, dict):
         config = dict(backbone.get("config", backbone))
-        config["architecture_kwargs"] = {**dict(config.get("architecture_kwargs") or {}),
-                                         **kwargs}
         config["input_shape"] = list(input_shape)
         config["include_features"] = include_features
-        return Backbone.from_config(config)
-    if isinstance(backbone, str):
-        return Backbone(backbone, input_shape, kwargs, include_features=include_features,
-                        name=name)
-    raise TypeError(f"`backbone` must be a registered name, a `hk.backbones.Backbone` or a "
-                    f"serialized backbone; received {type(backbone).__name__}.")
+        if backbone.get("class_name", "Backbone") == "Backbone":
+            config["architecture_kwargs"] = {**dict(config.get("architecture_kwargs") or {}),
+                                             **kwargs}
+            net = Backbone.from_config(config)
+        else:
+            if kwargs:
+                raise ValueError("`backbone_kwargs` apply to registered backbones only.")
+            net = external.FunctionalBackbone.from_config(config)
+    elif isinstance(backbone, str):
+        net = Backbone(backbone, input_shape, kwargs, include_features=include_features,
+                       name=name)
+    else:
+        raise TypeError(
+            "`backbone` must be a registered name, 'keras.applications.<Name>', "
+            "'keras_hub:<preset>', a `hk.backbones.Backbone`, a functional keras.Model or a "
+            f"serialized backbone; received {type(backbone).__name__}.")
+    if path_weights is not None:
+        from hier_keras.backbones.weights import load_backbone_weights
+
+        load_backbone_weights(net, path_weights)
+    return net
 
 
 def serialize_backbone(backbone: Backbone) -> dict:

@@ -15,11 +15,56 @@ import numpy as np
 KERAS_CACHE_DIR = os.path.join(os.path.expanduser("~"), ".keras", "datasets", "cifar-100-python")
 
 
+# The only globals a CIFAR-100 pickle needs: NumPy arrays (NumPy 1.x or 2.x, any protocol) and
+# `_codecs.encode`, which protocol-2 pickles from Python 3 use for bytes. Dicts, lists, bytes,
+# str and int need no global at all.
+SAFE_GLOBALS = frozenset({
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+})
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that resolves only `SAFE_GLOBALS`; anything else is refused."""
+
+    def find_class(self, module, name):
+        if (module, name) in SAFE_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"global '{module}.{name}' is not allowed")
+
+
+def _unpickle(path):
+    try:
+        with open(path, "rb") as f:
+            return _RestrictedUnpickler(f, encoding="bytes").load()
+    except OSError as err:
+        raise ValueError(f"Cannot read the CIFAR-100 pickle {str(path)!r}: {err}") from err
+    except pickle.UnpicklingError as err:
+        if "is not allowed" in str(err):
+            raise ValueError(
+                f"Refusing to load {str(path)!r}: it is not a plain CIFAR-100 pickle ({err}; "
+                "only dicts, lists, bytes, str, int and NumPy arrays are accepted). A pickle "
+                "can run code when loaded; use the original cifar-100-python.tar.gz."
+            ) from None
+        raise ValueError(f"{str(path)!r} is not a CIFAR-100 pickle ({err}).") from err
+    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as err:
+        raise ValueError(f"{str(path)!r} is not a CIFAR-100 pickle (unreadable: {err!r}).") from err
+
+
 def read_pickle_split(path):
     """`(images uint8 NHWC, fine ids, coarse ids)` of one original CIFAR-100 pickle.
 
     The pickle holds `b"data"` (N, 3072) uint8 rows in CHW order,
     `b"fine_labels"` and `b"coarse_labels"`.
+
+    Security: unpickling runs whatever the file tells it to, so a pickle from an
+    untrusted source could execute code. This reader uses a restricted unpickler
+    that only resolves the NumPy array constructors (`SAFE_GLOBALS`); dicts,
+    lists, bytes, str and int need nothing more. Any other global (e.g.
+    `os.system`) is refused with a `ValueError` before anything is called.
+    Still prefer the official archive (or tfds).
 
     Example:
 
@@ -31,8 +76,7 @@ def read_pickle_split(path):
     >>> x.shape, fine.tolist()
     ((2, 32, 32, 3), [4, 30])
     """
-    with open(path, "rb") as f:
-        d = pickle.load(f, encoding="bytes")
+    d = _unpickle(path)
     if not isinstance(d, dict):
         raise ValueError(f"{path} is not a CIFAR-100 pickle (a {type(d).__name__}, not a dict).")
     try:
@@ -41,6 +85,8 @@ def read_pickle_split(path):
         coarse = np.asarray(d[b"coarse_labels"], np.int64)
     except KeyError as err:
         raise ValueError(f"{path} is not a CIFAR-100 pickle (missing {err}).") from None
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{path} is not a CIFAR-100 pickle ({err}).") from None
     if data.ndim != 2 or data.shape[1] != 3072 or not len(data) == len(fine) == len(coarse):
         raise ValueError(
             f"{path}: expected (N, 3072) image rows with N fine and coarse labels; received "

@@ -11,6 +11,10 @@ from hier_keras.hierarchy import Hierarchy
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
 
+def _raise_unreadable(err):
+    raise ValueError(f"Cannot read the image folder {err.filename!r}: {err.strerror}.") from err
+
+
 def image_folder(root, hierarchy=None, image_size=None, batch_size=32, shuffle=True, seed=0,
                  augment=False, input_shape=None, preprocessing=None):
     """A tf.data pipeline over a folder tree of images (variable depth allowed).
@@ -18,6 +22,10 @@ def image_folder(root, hierarchy=None, image_size=None, batch_size=32, shuffle=T
     `root/<level0>/<level1>/.../image.png`: every folder is a class, and the
     images in a folder are labelled with its path (`-1` after a leaf that
     ends above the deepest level). Images are decoded once into memory.
+    Hidden files and folders (leading `.`) are skipped, as are files directly
+    in `root`. A class folder with no images, a file that is not an image
+    (by extension) or one that cannot be read or decoded is a `ValueError`
+    naming its path.
 
     Args:
         root: the top folder.
@@ -51,20 +59,34 @@ def image_folder(root, hierarchy=None, image_size=None, batch_size=32, shuffle=T
 
     tree = Hierarchy.coerce(hierarchy) if hierarchy is not None else Hierarchy.from_folder(root)
     files, rows = [], []
-    for folder, _, names in os.walk(root):
+    for folder, subs, names in os.walk(root, onerror=_raise_unreadable):
+        subs[:] = sorted(d for d in subs if not d.startswith("."))  # as from_folder
         rel = os.path.relpath(folder, root)
         parts = [] if rel == "." else rel.split(os.sep)
-        for name in sorted(names):
-            if name.lower().endswith(IMAGE_EXTENSIONS) and parts:
-                files.append(os.path.join(folder, name))
-                try:
-                    rows.append(tree.path_from_names(parts))
-                except (KeyError, ValueError) as err:
-                    raise ValueError(
-                        f"Folder path {'/'.join(parts)!r} under {root!r} is not a path of the "
-                        f"given hierarchy ({err}); pass hierarchy=None to build it from the "
-                        "folders."
-                    ) from None
+        names = sorted(n for n in names if not n.startswith("."))
+        if not parts:
+            continue  # files next to the class folders (a README, a CSV) are not images
+        others = [n for n in names if not n.lower().endswith(IMAGE_EXTENSIONS)]
+        if others:
+            raise ValueError(
+                f"{os.path.join(folder, others[0])!r} is not an image "
+                f"({', '.join(IMAGE_EXTENSIONS)}); move it out of the image folder (or hide it "
+                "with a leading '.')."
+            )
+        if not names and not subs:
+            raise ValueError(
+                f"Class folder {folder!r} holds no images; add images or remove the folder."
+            )
+        for name in names:
+            files.append(os.path.join(folder, name))
+            try:
+                rows.append(tree.path_from_names(parts))
+            except (KeyError, ValueError) as err:
+                raise ValueError(
+                    f"Folder path {'/'.join(parts)!r} under {root!r} is not a path of the "
+                    f"given hierarchy ({err}); pass hierarchy=None to build it from the "
+                    "folders."
+                ) from None
     if not files:
         raise ValueError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) under {root!r}.")
     shape = input_shape or (preprocessing or {}).get("input_shape")

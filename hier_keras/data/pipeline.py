@@ -93,6 +93,29 @@ def stratified_subset(labels, fraction, seed=0) -> np.ndarray:
     return np.sort(np.concatenate(picked))
 
 
+def check_train_limit(train_limit):
+    """`train_limit` must be `None` or an int >= 1 (a `ValueError` otherwise).
+
+    Example:
+
+    >>> check_train_limit(-5)
+    Traceback (most recent call last):
+    ...
+    ValueError: train_limit must be an int >= 1 (the number of training images to keep) or None; received -5.
+    """
+    import numbers
+
+    if train_limit is None:
+        return None
+    if isinstance(train_limit, bool) or not isinstance(train_limit, numbers.Integral) \
+            or train_limit < 1:
+        raise ValueError(
+            "train_limit must be an int >= 1 (the number of training images to keep) or None; "
+            f"received {train_limit!r}."
+        )
+    return int(train_limit)
+
+
 def load(name, batch_size=128, augment=False, hierarchy=None, input_shape=None, data_dir=None,
          source="auto", padding=None, seed=0, shuffle=True, cache=True, return_info=False,
          train_fraction=None, preprocessing=None, train_limit=None):
@@ -125,8 +148,8 @@ def load(name, batch_size=128, augment=False, hierarchy=None, input_shape=None, 
         preprocessing: a model's `model.preprocessing` dict (input_shape,
             mean, std, padding); supplies `input_shape` and `padding` when
             they are not given.
-        train_limit: int. Keep only the first N training images (after
-            `train_fraction`).
+        train_limit: int >= 1 or None. Keep only the first N training
+            images (after `train_fraction`); anything else is a `ValueError`.
 
     Example:
 
@@ -139,12 +162,13 @@ def load(name, batch_size=128, augment=False, hierarchy=None, input_shape=None, 
     >>> info["train_size"], tuple(next(iter(test))[0].shape)
     (1000, (128, 32, 32, 3))
     """
+    check_train_limit(train_limit)
     input_shape, padding = resolve_preprocessing(preprocessing, input_shape, padding)
     d = load_arrays(name, data_dir=data_dir, hierarchy=hierarchy, source=source)
     if train_fraction is not None:
         keep = stratified_subset(d["y_train"], train_fraction, seed)
         d["x_train"], d["y_train"] = d["x_train"][keep], d["y_train"][keep]
-    if train_limit:
+    if train_limit is not None:
         d["x_train"], d["y_train"] = d["x_train"][:train_limit], d["y_train"][:train_limit]
     common = dict(batch_size=batch_size, seed=seed, input_shape=input_shape, padding=padding,
                   cache=cache)

@@ -99,6 +99,8 @@ def tf_fit_to_shape(image, input_shape):
 def read_images(paths, input_shape) -> np.ndarray:
     """Read image files (PNG/JPEG/BMP/GIF) as raw float32 pixels fitted to `input_shape`.
 
+    A missing, unreadable or undecodable file is a `ValueError` naming its path.
+
     Example:
 
     >>> import os, tempfile, tensorflow as tf
@@ -113,6 +115,13 @@ def read_images(paths, input_shape) -> np.ndarray:
     for path in paths:
         if not tf.io.gfile.exists(path):
             raise ValueError(f"Image file {path!r} does not exist.")
-        img = tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
+        try:
+            img = tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
+        except tf.errors.OpError as err:
+            raise ValueError(
+                f"Cannot read image file {path!r} ({type(err).__name__}: "
+                f"{err.message.splitlines()[0] if err.message else ''}); it is unreadable or "
+                "not a PNG/JPEG/BMP/GIF image. Fix or remove it."
+            ) from None
         out.append(fit_to_shape(img.numpy()[None], input_shape)[0])
     return np.stack(out)

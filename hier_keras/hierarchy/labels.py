@@ -151,6 +151,10 @@ def path_is_valid(tree, paths) -> np.ndarray:
     """`Hierarchy.path_is_valid` (see its docstring)."""
     paths = np.asarray(paths)
     _check_shape(tree, paths)
+    if not np.issubdtype(paths.dtype, np.integer):
+        if not np.all(np.mod(paths, 1) == 0):
+            raise ValueError("Paths must be integer class ids; received non-integers.")
+        paths = paths.astype(np.int64)
     ok = np.ones(paths.shape[0], dtype=bool)
     alive = paths[:, 0] >= 0
     for level in range(1, tree.depth):

@@ -25,7 +25,6 @@ Example:
 from __future__ import annotations
 
 import json
-import os
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -72,8 +71,9 @@ class Hierarchy:
 
     def __init__(self, class_names, parents, level_names=None):
         class_names = [list(map(str, names)) for names in class_names]
-        if not class_names or not class_names[0]:
-            raise ValueError("A hierarchy needs at least one level with one class.")
+        if not class_names or not all(class_names):
+            raise ValueError("A hierarchy needs at least one level, and every level at least one "
+                             "class; drop empty levels.")
         depth = len(class_names)
         if parents is None or parents[0] is None:
             parents = [None] + list(parents[1:] if parents is not None else [])
@@ -352,7 +352,9 @@ class Hierarchy:
             parent_of: a mapping `{child: parent}` or a sequence of
                 `(child, parent)` pairs. Level-0 classes have parent `None`
                 (or a name that appears only as a parent and never as a child:
-                the root).
+                the root, when it is the parent of every level-0 class). Names
+                are str (numbers go through `str()`); an empty tree or an
+                undefined parent next to `None` parents is a `ValueError`.
 
         Example:
 
@@ -376,6 +378,9 @@ class Hierarchy:
     @classmethod
     def from_paths(cls, paths: Iterable[Sequence[str]], level_names=None) -> "Hierarchy":
         """Build from label paths (sequences of names, coarsest first, any depth).
+
+        Trailing `None`/NaN/`""` entries end a path; one before a later name
+        (a gap) is a `ValueError`, as is an empty list of paths.
 
         Example:
 
@@ -480,11 +485,11 @@ class Hierarchy:
 
     @classmethod
     def from_json(cls, text_or_path) -> "Hierarchy":
-        """Inverse of `to_json`: JSON text or a path to a JSON file."""
-        if os.path.exists(str(text_or_path)):
-            with open(text_or_path) as f:
-                text_or_path = f.read()
-        return cls.from_dict(json.loads(text_or_path))
+        """Inverse of `to_json`: JSON text or a path to a JSON file.
+
+        A missing, unreadable or malformed file is a `ValueError` naming it.
+        """
+        return builders.from_json(cls, text_or_path)
 
     def __eq__(self, other):
         return isinstance(other, Hierarchy) and self.to_dict() == other.to_dict()

@@ -425,13 +425,19 @@ class HierarchicalModel(keras.Model):
             return cls(**found)
         return load_preset(found, cls=cls, load_weights=load_weights, **overrides)
 
-    def save_to_preset(self, directory, metrics=None, **metadata):
-        """Write `config.json`, `model.weights.h5` and `metadata.json` (with sha256s).
+    def save_to_preset(self, directory, metrics=None, overwrite=False, saved_model=None,
+                       **metadata):
+        """Write `config.json`, `model.weights.h5` and `metadata.json` (with sha256s), atomically.
 
         Args:
-            directory: target folder (created).
+            directory: target folder (created; written in a temporary sibling
+                folder and renamed into place).
             metrics: optional dict (or one-row DataFrame) of measured metrics,
                 stored in the metadata with the split they were measured on.
+            overwrite: replace an existing non-empty folder. Defaults to `False`
+                (an error says so).
+            saved_model: path of a SavedModel just exported from this model
+                (`model.export(path)`), copied in as `saved_model/`.
             **metadata: more metadata (`dataset`, `command`, `split`, ...).
         """
         if metrics is not None:
@@ -439,7 +445,8 @@ class HierarchicalModel(keras.Model):
                 metrics = metrics.iloc[0].to_dict() if len(metrics) == 1 else metrics.to_dict()
             metadata["metrics"] = {k: float(v) for k, v in dict(metrics).items()
                                    if isinstance(v, (int, float, np.number)) and v == v}
-        return preset_files.write_preset_dir(self, directory, metadata)
+        return preset_files.write_preset_dir(self, directory, metadata, overwrite=overwrite,
+                                             saved_model=saved_model)
 
     def export(self, filepath, format="tf_saved_model", verbose=False, **kwargs):
         """Export a serving artifact (TF SavedModel) that takes raw images.

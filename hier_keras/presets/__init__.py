@@ -19,6 +19,7 @@ True
 from hier_keras.presets.files import (
     CONFIG_FILE,
     METADATA_FILE,
+    SAVED_MODEL_DIR,
     WEIGHTS_FILE,
     PresetError,
     read_json,
@@ -29,12 +30,16 @@ from hier_keras.presets.files import (
     zoo_entries,
     zoo_roots,
 )
-from hier_keras.presets.loading import load_preset, resolve_preset, transfer_matching_weights
+from hier_keras.presets.loading import (
+    load_preset,
+    resolve_preset,
+    transfer_matching_weights,
+)
 from hier_keras.presets.registry import list_presets, zoo_family
 
 __all__ = [
-    "CONFIG_FILE", "METADATA_FILE", "WEIGHTS_FILE", "PresetError", "list_presets",
+    "CONFIG_FILE", "METADATA_FILE", "SAVED_MODEL_DIR", "WEIGHTS_FILE", "PresetError", "list_presets",
     "load_preset", "read_json", "read_preset_config", "resolve_preset", "sha256_file",
-    "transfer_matching_weights", "verify_preset_dir", "write_preset_dir", "zoo_entries",
+    "transfer_matching_weights", "transfer_weights", "verify_preset_dir", "write_preset_dir", "zoo_entries",
     "zoo_family", "zoo_roots",
 ]

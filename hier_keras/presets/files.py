@@ -35,6 +35,7 @@ from pathlib import Path
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 METADATA_FILE = "metadata.json"
+SAVED_MODEL_DIR = "saved_model"
 
 
 class PresetError(ValueError):
@@ -52,8 +53,8 @@ def sha256_file(path) -> str:
 
 def zoo_roots() -> list[Path]:
     """Folders searched for zoo entries: the installed `hier_keras/zoo`, then the repo's `zoo/`."""
-    here = Path(__file__).resolve().parent
-    roots = [here / "zoo", here.parent / "zoo"]
+    package = Path(__file__).resolve().parent.parent
+    roots = [package / "zoo", package.parent / "zoo"]
     extra = os.environ.get("HIER_KERAS_ZOO")
     if extra:
         roots.insert(0, Path(extra))
@@ -65,7 +66,9 @@ def zoo_entries() -> dict[str, Path]:
     found = {}
     for root in zoo_roots():
         for d in sorted(root.iterdir()):
-            if (d / METADATA_FILE).exists() and d.name not in found:
+            # Hidden folders are a save's staging / moved-aside copies, not entries.
+            if not d.name.startswith(".") and (d / METADATA_FILE).exists() \
+                    and d.name not in found:
                 found[d.name] = d
     return found
 
@@ -115,38 +118,115 @@ def verify_preset_dir(directory) -> dict:
     return metadata
 
 
-def write_preset_dir(model, directory, metadata=None) -> Path:
-    """Write config, weights and metadata (with checksums) of `model` to `directory`."""
+def write_preset_dir(model, directory, metadata=None, overwrite=False, saved_model=None) -> Path:
+    """Write config, weights and metadata (with checksums) of `model` to `directory`.
+
+    Everything is written into a temporary sibling folder (`.<name>.tmp-*`),
+    checked, and only then renamed into place; a save that fails half-way
+    (a weights error, a metadata value JSON cannot hold) leaves the previous
+    preset as it was. Replacing an existing preset moves it aside
+    (`.<name>.old-*`), renames the new one in and deletes the old one (moved
+    back if the rename fails).
+
+    Args:
+        model: the `HierarchicalModel`.
+        directory: the preset folder (its parents are created).
+        metadata: extra metadata (JSON-ready; NumPy scalars and arrays are
+            converted).
+        overwrite: replace an existing non-empty `directory`. Defaults to
+            `False`: a `PresetError` instead.
+        saved_model: a SavedModel folder exported from *this* model (e.g. by
+            `model.export`), copied in as `saved_model/` and hashed. Nothing
+            of the old directory survives otherwise: a `saved_model/` that
+            is there already is dropped, since it may belong to other weights.
+    """
+    import shutil
+    import tempfile
+
     import keras
 
     import hier_keras
 
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    config = keras.saving.serialize_keras_object(model)
-    with open(directory / CONFIG_FILE, "w") as f:
-        json.dump(config, f, indent=1)
-    model.save_weights(str(directory / WEIGHTS_FILE))
-    meta = {
-        "family": type(model).__name__,
-        "hier_keras_version": hier_keras.__version__,
-        "keras_version": keras.__version__,
-        "date": datetime.date.today().isoformat(),
-        "parameters": int(model.count_params()),
-        "hierarchy": model.hierarchy.to_dict(),
-        "preprocessing": model.preprocessing,
-    }
-    meta.update(metadata or {})
-    files = {CONFIG_FILE: sha256_file(directory / CONFIG_FILE),
-             WEIGHTS_FILE: sha256_file(directory / WEIGHTS_FILE)}
-    if (directory / "saved_model").is_dir():
-        for path in sorted((directory / "saved_model").rglob("*")):
+    if directory.exists() and not directory.is_dir():
+        raise PresetError(f"Preset path {str(directory)!r} is a file, not a folder.")
+    if directory.is_dir() and any(directory.iterdir()) and not overwrite:
+        raise PresetError(
+            f"Preset directory {str(directory)!r} already holds files; pass overwrite=True to "
+            "replace it, or choose another folder."
+        )
+    if saved_model is not None and not (Path(saved_model) / "saved_model.pb").is_file():
+        raise PresetError(f"`saved_model` {str(saved_model)!r} is not a SavedModel folder "
+                          "(no saved_model.pb); export it with `model.export(path)`.")
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp's 0700 would make the preset private
+    try:
+        config = keras.saving.serialize_keras_object(model)
+        (staging / CONFIG_FILE).write_text(json.dumps(config, indent=1))
+        model.save_weights(str(staging / WEIGHTS_FILE))
+        if saved_model is not None:
+            shutil.copytree(saved_model, staging / SAVED_MODEL_DIR)
+        meta = {
+            "family": type(model).__name__,
+            "hier_keras_version": hier_keras.__version__,
+            "keras_version": keras.__version__,
+            "date": datetime.date.today().isoformat(),
+            "parameters": int(model.count_params()),
+            "hierarchy": model.hierarchy.to_dict(),
+            "preprocessing": model.preprocessing,
+        }
+        meta.update(metadata or {})
+        files = {CONFIG_FILE: sha256_file(staging / CONFIG_FILE),
+                 WEIGHTS_FILE: sha256_file(staging / WEIGHTS_FILE)}
+        for path in sorted((staging / SAVED_MODEL_DIR).rglob("*")):
             if path.is_file():
-                files[str(path.relative_to(directory))] = sha256_file(path)
-    meta["files"] = files
-    with open(directory / METADATA_FILE, "w") as f:
-        json.dump(meta, f, indent=1, default=_json_default)
+                files[path.relative_to(staging).as_posix()] = sha256_file(path)
+        meta["files"] = files
+        try:
+            text = json.dumps(meta, indent=1, default=_json_default)
+        except (TypeError, ValueError) as err:
+            bad = [k for k, v in meta.items() if not _json_ok(v)]
+            raise PresetError(
+                f"Metadata {bad or ''} cannot be stored as JSON ({err}); pass plain "
+                f"numbers, strings, lists and dicts. {str(directory)!r} is unchanged."
+            ) from err
+        (staging / METADATA_FILE).write_text(text)
+        verify_preset_dir(staging)
+        _swap_in(staging, directory)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
     return directory
+
+
+def _json_ok(value) -> bool:
+    try:
+        json.dumps(value, default=_json_default)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _swap_in(staging: Path, directory: Path):
+    """Rename `staging` to `directory`, replacing (and then deleting) what was there."""
+    import shutil
+    import tempfile
+
+    if not directory.exists():
+        staging.rename(directory)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old-", dir=directory.parent))
+    old.rmdir()
+    directory.rename(old)
+    try:
+        staging.rename(directory)
+    except BaseException:
+        old.rename(directory)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _json_default(obj):

@@ -16,7 +16,9 @@ Example:
 from __future__ import annotations
 
 import copy
+import logging
 import os
+import re
 from pathlib import Path
 
 import keras
@@ -29,6 +31,8 @@ from hier_keras.presets.files import (
     zoo_entries,
 )
 from hier_keras.presets.registry import zoo_family
+
+logger = logging.getLogger(__name__)
 
 
 def resolve_preset(cls, preset):
@@ -67,8 +71,12 @@ def load_preset(directory, cls=None, load_weights=True, **overrides):
         cls: the family expected (`None`: whatever the directory holds).
         load_weights: load `model.weights.h5`.
         **overrides: constructor arguments replacing the saved ones. With a
-            new `hierarchy` or `input_shape`, weights of layers whose shapes
-            still fit are loaded (the backbone) and the others start fresh.
+            new `hierarchy` or `input_shape`, `transfer_weights` decides
+            what is kept: the backbone, and the heads of levels whose
+            classes did not change; the others start fresh. A warning on
+            the `hier_keras.presets.loading` logger says how many weights
+            were kept and names those that start fresh (the kept ones are
+            listed at INFO level).
     """
     from hier_keras.models.base import HierarchicalModel
 
@@ -97,12 +105,21 @@ def load_preset(directory, cls=None, load_weights=True, **overrides):
         return model
     saved = model_cls.from_config(dict(serialized["config"]))
     saved.load_weights(weights)
-    transfer_matching_weights(saved, model)
+    kept, fresh = transfer_weights(saved, model)
+    logger.warning(
+        "Preset %s loaded with a new %s: %d weights kept, %d start fresh%s.",
+        str(directory), " and ".join(sorted(changed)), len(kept), len(fresh),
+        f" ({', '.join(fresh)})" if fresh else "")
+    logger.info("Weights kept from %s: %s", str(directory), ", ".join(kept))
     return model
 
 
 def transfer_matching_weights(source, target) -> int:
-    """Copy weights between same-named variables of equal shape; returns how many."""
+    """Copy weights between same-named variables of equal shape; returns how many.
+
+    This copies by variable path only; `load_preset` uses `transfer_weights`,
+    which also resets the heads of levels whose classes changed.
+    """
     by_path = {v.path: v for v in source.weights}
     count = 0
     for var in target.weights:
@@ -111,6 +128,74 @@ def transfer_matching_weights(source, target) -> int:
             var.assign(src.value)
             count += 1
     return count
+
+
+def _level_keys(tree):
+    """Per level: (level name, class names, parent names), what a level's head predicts."""
+    keys = []
+    for level in range(tree.depth):
+        up = tree.class_names[level - 1] if level else []
+        parents = [up[p] for p in tree.parents[level]] if level else []
+        keys.append((tree.class_names[level], parents))
+    return keys
+
+
+def _names_level(path, name):
+    return re.search(rf"(^|[/_]){re.escape(name)}($|[/_])", path) is not None
+
+
+def transfer_weights(source, target) -> tuple[list, list]:
+    """Copy `source`'s weights into `target` where they still mean the same; `(kept, fresh)`.
+
+    The rule, for two models of one family whose hierarchies (or input shapes)
+    differ; variables are matched by path, as in `transfer_matching_weights`:
+
+    1. a variable of another shape (or missing in `source`) starts fresh;
+    2. backbone variables (`target.backbone.weights`) are kept;
+    3. a variable whose path names a level (`coarse_logits/kernel`,
+       `fine_bn/gamma`, `level_2_...`: the level name as a `/`- or `_`-
+       separated part, old or new names) belongs to that level's head: it is
+       kept only when that level and every coarser one have the same class
+       names, in the same order, with the same parents (a regrouped tree of
+       the same sizes resets its heads);
+    4. any other variable with a dimension equal to a tree size of either
+       tree (a level size, the number of nodes, + 1 or + 2: node embeddings,
+       vocabulary logits) depends on the whole tree: kept only when every
+       level is unchanged;
+    5. the rest (trunk layers between backbone and heads) is kept.
+    """
+    old, new = source.hierarchy, target.hierarchy
+    old_keys, new_keys = _level_keys(old), _level_keys(new)
+    same_upto = 0
+    while (same_upto < min(old.depth, new.depth)
+           and old_keys[same_upto] == new_keys[same_upto]):
+        same_upto += 1
+    same_tree = same_upto == old.depth == new.depth
+    sizes = set()
+    for tree in (old, new):
+        sizes.update(tree.level_sizes)
+        sizes.update(tree.num_nodes + k for k in range(3))
+    names = {name: level for level, name in enumerate(new.level_names)}
+    for name in old.level_names:
+        names.setdefault(name, -1)  # a level the new tree does not have: never kept
+    backbone = getattr(target, "backbone", None)
+    in_backbone = {v.path for v in getattr(backbone, "weights", [])}
+    by_path = {v.path: v for v in source.weights}
+    kept, fresh = [], []
+    for var in target.weights:
+        src = by_path.get(var.path)
+        ok = src is not None and tuple(src.shape) == tuple(var.shape)
+        if ok and var.path not in in_backbone:
+            local = var.path.removeprefix(f"{target.name}/")  # the model's own name is no level
+            levels = [lvl for name, lvl in names.items() if _names_level(local, name)]
+            if levels:
+                ok = all(0 <= lvl < same_upto for lvl in levels)
+            elif any(int(d) in sizes for d in var.shape):
+                ok = same_tree
+        if ok:
+            var.assign(src.value)
+        (kept if ok else fresh).append(var.path)
+    return kept, fresh
 
 
 def _canonical(value):
