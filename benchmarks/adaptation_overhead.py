@@ -13,33 +13,24 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import command_line, to_markdown, write_results  # noqa: E402
+import harness  # noqa: E402
 
 
 def prediction_overhead(model, x, alpha, repeats, batch_size=512):
     """Median predict() seconds `(with, without)` adaptation: `model` as it is, against a
     copy with the same weights and `alpha` baked in, timed call by call in turn."""
-    import numpy as np
-
-    off = type(model).from_config(model.get_config())
-    off.set_weights(model.get_weights())
-    off.set_adaptation_alpha(None)
-    on = type(model).from_config(model.get_config())
-    on.set_weights(model.get_weights())
-    on.set_adaptation_alpha(alpha)
-    for m in (off, on):
-        m.predict(x, batch_size=batch_size, verbose=0)
-    times = {"off": [], "on": []}
-    for _ in range(repeats):
-        for key, m in (("off", off), ("on", on)):
-            t0 = time.perf_counter()
-            m.predict(x, batch_size=batch_size, verbose=0)
-            times[key].append(time.perf_counter() - t0)
-    return float(np.median(times["on"])), float(np.median(times["off"]))
+    copies = {}
+    for key, a in (("off", None), ("on", alpha)):
+        copies[key] = type(model).from_config(model.get_config())
+        copies[key].set_weights(model.get_weights())
+        copies[key].set_adaptation_alpha(a)
+    timing = harness.time_interleaved(
+        {k: (lambda m=m: m.predict(x, batch_size=batch_size, verbose=0)) for k, m in copies.items()},
+        repeats=repeats, warmup=1)
+    return timing.seconds["on"], timing.seconds["off"]
 
 
 def overhead(preset, images, repeats):
@@ -70,7 +61,8 @@ def main(argv=None):
     df = pd.DataFrame([row])
     notes = ("MergedCNN merge-1, alpha 1 on every level, batch 512, random images; CPU shared "
              "with other work. Target (issue 4): adaptation adds under 2%.")
-    write_results("mergedcnn_adaptation_overhead", df, to_markdown(df), command_line(), notes)
+    harness.write_results("mergedcnn_adaptation_overhead", df, harness.to_markdown(df),
+                          harness.command_line(__file__, argv), notes)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ of every tensor the forward pass produces (counted from the traced graph).
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -24,16 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import (  # noqa: E402
-    RESULTS,
-    base_parser,
-    command_line,
-    load_data,
-    mean_std_table,
-    run,
-    to_markdown,
-    write_results,
-)
+import harness  # noqa: E402
 
 VARIANTS = ["spp_net", "modified_cnn", "c_msrn", "c_hsrn", "c_mlstm", "c_hlstm"]
 # Table VI analogue: one direction, two (down-right + up-right, the paper's first pair), four.
@@ -41,19 +31,6 @@ DIRECTION_SETS = {"1 (down_right)": ["down_right"], "2 (down_right, up_right)":
                   ["down_right", "up_right"], "4": "all"}
 METRICS = ["coarse_accuracy", "medium_accuracy", "fine_accuracy", "exact_match",
            "consistency", "hF1"]
-
-
-def _interleaved(fns, repeats):
-    """Median seconds per call of each function, calls interleaved round-robin."""
-    import numpy as np
-
-    times = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t0)
-    return {k: float(np.median(v)) for k, v in times.items()}
 
 
 # ------------------------------------------------------------------ analytic cost
@@ -132,7 +109,7 @@ def layer_speed(batch=64, grid=6, channels=256, repeats=5):
                 fns[name] = step
                 rows.append({"what": f"{cell} {'XLA' if jit else 'graph'} {name} first call (s)",
                              "value": round(compile_s, 2)})
-            med = _interleaved(fns, repeats)
+            med = harness.time_interleaved(fns, repeats, warmup=0).seconds
             rows.append({"what": f"{cell} {'XLA' if jit else 'graph'}: cell-by-cell / wavefront "
                                  f"fwd+bwd time ({grid}x{grid}x{channels}, batch {batch})",
                          "value": round(med["cell_by_cell"] / med["wavefront"], 2)})
@@ -163,9 +140,7 @@ def model_speed(preset, variants, batch, repeats=7, warmup=2, **overrides):
         model = CHRNN.from_preset(preset, variant=v, **overrides)
         fns[v] = train_step_fn(model, batch)
         costs[v] = macs_per_image(model)
-        for _ in range(warmup):
-            fns[v]()
-    med = _interleaved(fns, repeats)
+    med = harness.time_interleaved(fns, repeats, warmup=warmup).seconds
     rows = []
     for v in variants:
         total = sum(costs[v].values()) / sum(costs["spp_net"].values())
@@ -195,40 +170,26 @@ def cmd_speed(args):
              f"{args.batch_size}, Keras' compiled train function; MACs counted analytically "
              "per image (convs, FC layers, hrnn6). Target (paper, 224 px): C-HRNN step / "
              "SPP-net step <= 1.5.")
-    write_results(f"chrnn_speed{args.tag}", pd.concat([layer_df.assign(table="layer"),
-                                                       step_df.assign(table="train_step")]),
-                  to_markdown(layer_df) + "\n\n" + to_markdown(step_df), command_line(), notes)
+    harness.write_results(f"chrnn_speed{args.tag}",
+                          pd.concat([layer_df.assign(table="layer"),
+                                     step_df.assign(table="train_step")]),
+                          harness.to_markdown(layer_df) + "\n\n" + harness.to_markdown(step_df),
+                          args.command, notes)
     plot_bars(step_df, "variant", "step_over_spp_net", f"chrnn_speed{args.tag}.png",
               "training step / SPP-net step (small variant, CPU)", extra="macs_over_spp_net")
 
 
 # ------------------------------------------------------------------ memory
-def _rss_child(preset, variant, batch):
-    """Run in a fresh process: peak-RSS growth over the first training step (bytes)."""
-    import resource
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+def train_step(preset, variant, batch):
+    """Set up one training step of a fresh model; `harness.peak_memory` measures the step."""
     from hier_keras.models.chrnn import CHRNN
 
-    model = CHRNN.from_preset(preset, variant=variant)
-    step = train_step_fn(model, batch)
-
-    def rss():
-        with open("/proc/self/status") as f:
-            return {ln.split(":")[0]: int(ln.split()[1]) * 1024 for ln in f
-                    if ln.startswith(("VmRSS", "VmHWM"))}
-
-    before = rss()["VmRSS"]
-    step()
-    peak = max(rss()["VmHWM"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    print(json.dumps({"peak_growth": peak - before}))
+    return train_step_fn(CHRNN.from_preset(preset, variant=variant), batch)
 
 
 def rss_growth(preset, variant, batch):
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), "_rss", "--preset", preset,
-                          "--variant", variant, "--batch-size", str(batch)],
-                         capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])["peak_growth"]
+    """Peak-RSS growth (bytes) of a fresh process over its first training step."""
+    return harness.peak_memory("chrnn:train_step", preset=preset, variant=variant, batch=batch)
 
 
 def cmd_memory(args):
@@ -266,7 +227,8 @@ def cmd_memory(args):
              "sizes of every float tensor the traced training-mode forward pass produces "
              "(an upper bound on what backprop keeps; XLA/graph fusion keeps less). The paper "
              "(Sec. IV-C.4) says hrnn6 costs little memory next to conv1's 1,161,600 outputs.")
-    write_results(f"chrnn_memory{args.tag}", df, to_markdown(df), command_line(), notes)
+    harness.write_results(f"chrnn_memory{args.tag}", df, harness.to_markdown(df), args.command,
+                          notes)
 
 
 # ------------------------------------------------------------------ 224 px presets
@@ -318,7 +280,7 @@ def cmd_paper224(args):
         else:
             del model, fn
         gc.collect()
-    med = _interleaved(steps, args.repeats)
+    med = harness.time_interleaved(steps, args.repeats, warmup=0).seconds
     spp = next(r for r in rows if r["variant"] == "spp_net")
     for r in rows:
         total = r["conv_macs"] + r["fc_macs"] + r["hrnn_macs"]
@@ -332,7 +294,8 @@ def cmd_paper224(args):
              "save_to_preset + reload and SavedModel export with the same predictions. Step "
              f"ratios: medians of {args.repeats} interleaved steps after the first. No GPU was "
              "available to this run, so no GPU timings.")
-    write_results(f"chrnn_paper224{args.tag}", df, to_markdown(df), command_line(), notes)
+    harness.write_results(f"chrnn_paper224{args.tag}", df, harness.to_markdown(df), args.command,
+                          notes)
     del keras
 
 
@@ -340,35 +303,34 @@ def cmd_paper224(args):
 def cmd_accuracy(args):
     import pandas as pd
 
-    import hier_keras as hk
     from hier_keras.models.chrnn import CHRNN
 
-    data = load_data(args.source, args.train_limit)
+    data = harness.load_data(args.source, args.train_limit)
     configs = [(v, v, "all") for v in args.variants]
     for label, dirs in DIRECTION_SETS.items():
         if dirs != "all":
             configs += [(f"{v} dirs={label}", v, dirs) for v in args.direction_variants]
     rows, best = [], None
+    partial = harness.result_path(f"chrnn_accuracy{args.tag}_partial.csv")
     for seed in range(args.seeds):
         for name, variant, dirs in configs:
-            model, test, seconds = run(
-                lambda: CHRNN.from_preset(args.preset, variant=variant, directions=dirs),
-                data, args.epochs, seed, args.batch_size, args.steps_per_epoch, args.verbose)
-            res = hk.metrics.evaluate_model(model, (data["x_test"], data["y_test"]))
-            res = res.iloc[0].to_dict()
+            res, model = harness.train_and_evaluate(
+                lambda: CHRNN.from_preset(args.preset, variant=variant, directions=dirs), data,
+                seed=seed, epochs=args.epochs, batch_size=args.batch_size,
+                steps_per_epoch=args.steps_per_epoch, verbose=args.verbose)
+            seconds = res.pop("train_seconds")
             n_dirs = 0 if variant == "spp_net" else len(model.directions)
             rows.append({"model": name, "variant": variant, "directions": n_dirs, "seed": seed,
-                         "train_seconds": round(seconds, 1), **res})
+                         "train_seconds": seconds, **res})
             print({k: rows[-1][k] for k in ("model", "seed", "train_seconds", "fine_accuracy")},
                   flush=True)
             if (variant.startswith("c_") and dirs == "all"
                     and (best is None or res["fine_accuracy"] > best[0])):
                 best = (res["fine_accuracy"], name, seed)
-                model.save_to_preset(args.runs_dir, metrics=res, dataset="fashion_mnist",
+                model.save_to_preset(args.runs_dir, metrics=res, overwrite=True, dataset="fashion_mnist",
                                      data_source=data["source"], split="test", epochs=args.epochs,
                                      seed=seed)
-            pd.DataFrame(rows).to_csv(RESULTS / f"chrnn_accuracy{args.tag}_partial.csv",
-                                      index=False)
+            pd.DataFrame(rows).to_csv(partial, index=False)
     df = pd.DataFrame(rows)
     metrics = [m for m in METRICS if m in df.columns]
     notes = (f"Preset `{args.preset}` (sppnet_small 32/64/64, units 64, fc256, Adam 2e-3 cosine) "
@@ -379,14 +341,14 @@ def cmd_accuracy(args):
              "below ~1 std are noise. Table II analogue: the variant rows; Table VI analogue: the "
              "`dirs=` rows and the 4-direction row of the same variant. Best C-HRNN (by fine "
              f"accuracy): {best[1]} seed {best[2]} ({best[0]:.4f}).")
-    write_results(f"chrnn_accuracy{args.tag}", df, mean_std_table(df, ["model"], metrics),
-                  command_line(), notes)
-    os.remove(RESULTS / f"chrnn_accuracy{args.tag}_partial.csv")
+    harness.write_results(f"chrnn_accuracy{args.tag}", df,
+                          harness.mean_std_table(df, ["model"], metrics), args.command, notes)
+    os.remove(partial)
     plot_accuracy(df, f"chrnn_accuracy{args.tag}.png")
     if args.export:
         subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "export_zoo.py"),
                         args.runs_dir, "chrnn_small_fashion_mnist", "--command",
-                        f"{command_line()}  (best C-HRNN: {best[1]}, seed {best[2]})"], check=True)
+                        f"{args.command}  (best C-HRNN: {best[1]}, seed {best[2]})"], check=True)
 
 
 def plot_bars(df, x, y, filename, title, extra=None):
@@ -407,7 +369,7 @@ def plot_bars(df, x, y, filename, title, extra=None):
     ax.set_title(title)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(RESULTS / filename, dpi=120)
+    fig.savefig(harness.result_path(filename), dpi=120)
 
 
 def plot_accuracy(df, filename):
@@ -425,12 +387,12 @@ def plot_accuracy(df, filename):
     ax.set_ylabel("fine accuracy (%)")
     ax.set_title("C-HRNN variants, Fashion-MNIST (small variant, reduced scale)")
     fig.tight_layout()
-    fig.savefig(RESULTS / filename, dpi=120)
+    fig.savefig(harness.result_path(filename), dpi=120)
 
 
 def main(argv=None):
-    p = base_parser(__doc__.split("\n")[0], epochs=2)
-    p.add_argument("part", choices=["speed", "memory", "paper224", "accuracy", "_rss"])
+    p = harness.base_parser(__doc__.split("\n")[0], epochs=2)
+    p.add_argument("part", choices=["speed", "memory", "paper224", "accuracy"])
     p.add_argument("--preset", default="small_fashion_mnist")
     p.add_argument("--variant", default="c_hlstm")
     p.add_argument("--variants", nargs="+", default=VARIANTS)
@@ -438,10 +400,9 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--batch-224", type=int, default=4)
     p.add_argument("--export", action="store_true", help="export the best C-HRNN to zoo/")
-    p.add_argument("--runs-dir", default=str(RESULTS.parent.parent / "runs" / "chrnn_best"))
+    p.add_argument("--runs-dir", default=str(harness.ROOT / "runs" / "chrnn_best"))
     args = p.parse_args(argv)
-    if args.part == "_rss":
-        return _rss_child(args.preset, args.variant, args.batch_size)
+    args.command = harness.command_line(__file__, argv)
     {"speed": cmd_speed, "memory": cmd_memory, "paper224": cmd_paper224,
      "accuracy": cmd_accuracy}[args.part](args)
 

@@ -22,19 +22,13 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import (  # noqa: E402
-    RESULTS,
-    base_parser,
-    command_line,
-    load_data,
-    mean_std_table,
-    run,
-    write_results,
-)
+import harness  # noqa: E402
+
+SCORES = ["fine_accuracy", "exact_match"]
 
 
 def main(argv=None):
-    p = base_parser(__doc__.split("\n")[0], epochs=4, seeds=2)
+    p = harness.base_parser(__doc__.split("\n")[0], epochs=4, seeds=2)
     p.add_argument("--preset", default="small_fashion_mnist")
     p.add_argument("--fine-fractions", default="0.1,0.2,0.5")
     p.add_argument("--coarse-fraction", type=float, default=0.5)
@@ -45,22 +39,25 @@ def main(argv=None):
     import pandas as pd
 
     import hier_keras as hk
-    from hier_keras.metrics import evaluate
     from hier_keras.training import pseudo_label_fit
 
-    data = load_data(args.source, args.train_limit)
+    data = harness.load_data(args.source, args.train_limit)
     tree = hk.Hierarchy.fashion_mnist()
     x, y = data["x_train"], data["y_train"]
-    xt = data["x_test"].astype("float32")
+    test = (data["x_test"], data["y_test"])
 
     def build():
         return hk.models.CNNRNN.from_preset(args.preset)
 
     def score(model):
-        paths = model.predict_label_paths(xt, batch_size=500)
-        probs = model.predict(xt, batch_size=500, verbose=0)
-        r = evaluate(data["y_test"], probs, tree, paths=paths).iloc[0]
-        return {"fine_accuracy": r["fine_accuracy"], "exact_match": r["exact_match"]}
+        row = harness.evaluate_row(model, test)
+        return {k: row[k] for k in SCORES}
+
+    def trained_on(idx, seed):
+        subset = dict(data, x_train=x[idx], y_train=y[idx])
+        row, _ = harness.train_and_evaluate(build, subset, seed=seed, epochs=args.epochs,
+                                            batch_size=args.batch_size, evaluate=score)
+        return {k: row[k] for k in SCORES}
 
     rows = []
     for seed in range(args.seeds):
@@ -71,9 +68,7 @@ def main(argv=None):
             coarse_idx = np.flatnonzero(keep & ~is_fine)
             base = {"fine_fraction": frac, "coarse_fraction": args.coarse_fraction, "seed": seed,
                     "n_fine": len(fine_idx), "n_coarse": len(coarse_idx)}
-            model, _, _ = run(build, data, args.epochs, seed, args.batch_size,
-                              x_train=x[fine_idx], y_train=y[fine_idx])
-            rows.append({**base, "method": "S_fine", **score(model)})
+            rows.append({**base, "method": "S_fine", **trained_on(fine_idx, seed)})
             keras.utils.set_random_seed(seed)
             out = pseudo_label_fit(build, x[fine_idx], y[fine_idx], x[coarse_idx],
                                    labels[coarse_idx], epochs=args.epochs,
@@ -83,9 +78,8 @@ def main(argv=None):
                          "pseudo_label_accuracy": out["pseudo_label_accuracy"],
                          **score(out["model"])})
             both = np.concatenate([fine_idx, coarse_idx])
-            model, _, _ = run(build, data, args.epochs, seed, args.batch_size,
-                              x_train=x[both], y_train=y[both])
-            rows.append({**base, "method": "S_fine + S_coarse^+ (true)", **score(model)})
+            rows.append({**base, "method": "S_fine + S_coarse^+ (true)",
+                         **trained_on(both, seed)})
             print(rows[-3:], flush=True)
     df = pd.DataFrame(rows)
     gap = []
@@ -95,15 +89,16 @@ def main(argv=None):
         gap.append({"fine_fraction": frac, "seed": seed,
                     "gap_closed": (mid - lo) / (hi - lo) if hi != lo else float("nan")})
     gap = pd.DataFrame(gap)
-    table = mean_std_table(df, ["fine_fraction", "method"], ["fine_accuracy", "exact_match"])
-    gap_table = mean_std_table(gap, ["fine_fraction"], ["gap_closed"])
+    table = harness.mean_std_table(df, ["fine_fraction", "method"], SCORES)
+    gap_table = harness.mean_std_table(gap, ["fine_fraction"], ["gap_closed"])
     notes = (f"CNN-RNN preset `{args.preset}`, {args.epochs} epochs per training, pool of "
              f"{len(x)} train images from {data['source']}, |S_coarse| = "
              f"{args.coarse_fraction:.0%} of the pool; full test set; mean +- std over "
              f"{args.seeds} seeds.\n\nShare of the gap closed by pseudo-labelling "
              f"(pseudo - S_fine) / (true - S_fine), in %:\n\n{gap_table}")
-    write_results(f"coarse_only{args.tag}", df, table, command_line(), notes)
-    _plot(df, RESULTS / f"coarse_only{args.tag}.png")
+    harness.write_results(f"coarse_only{args.tag}", df, table,
+                          harness.command_line(__file__, argv), notes)
+    _plot(df, harness.result_path(f"coarse_only{args.tag}.png"))
 
 
 def _plot(df, path):

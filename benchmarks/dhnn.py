@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
 import sys
 import time
 
@@ -36,17 +35,21 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-import common  # noqa: E402
+import harness  # noqa: E402
 
 LR = 2e-3
 
 
-def _compile_flat(model, steps, multi_label):
-    import keras
+def _compile_flat(multi_label):
+    """`(model, total_steps)` -> compiled with Adam, cosine decay to 0 over the run."""
+    def compile_flat(model, steps):
+        import keras
 
-    lr = keras.optimizers.schedules.CosineDecay(LR, steps)
-    loss = "binary_crossentropy" if multi_label else "sparse_categorical_crossentropy"
-    model.compile(keras.optimizers.Adam(lr), loss=loss)
+        lr = keras.optimizers.schedules.CosineDecay(LR, steps)
+        loss = "binary_crossentropy" if multi_label else "sparse_categorical_crossentropy"
+        model.compile(keras.optimizers.Adam(lr), loss=loss)
+
+    return compile_flat
 
 
 def flat_cnn(tree, input_shape, multi_label=False, widths=(32, 64, 128)):
@@ -70,10 +73,6 @@ def leaf_index(tree, labels):
     return np.array([lookup[tuple(r)] for r in labels], np.int32)
 
 
-def steps_for(n, batch_size, epochs):
-    return epochs * math.ceil(n / batch_size)
-
-
 def path_metrics(tree, y, paths):
     import hier_keras as hk
 
@@ -82,37 +81,37 @@ def path_metrics(tree, y, paths):
             "consistency": hk.metrics.consistency(paths, tree)}
 
 
-def train_flat(tree, x, y, xt, yt, args, seed):
-    import keras
+def seeded_fit(build, x, y, args, seed, score, compile=None, callbacks=()):
+    """`harness.train_and_evaluate` on arrays: `(metrics of score(model), model, seconds)`."""
+    row, model = harness.train_and_evaluate(
+        build, ((x, y), None), seed=seed, epochs=args.epochs, batch_size=args.batch_size,
+        verbose=args.verbose, evaluate=score, compile=compile, callbacks=[cb() for cb in callbacks])
+    seconds = row.pop("train_seconds")
+    return row, model, seconds
 
-    keras.utils.set_random_seed(seed)
-    model = flat_cnn(tree, x.shape[1:])
-    _compile_flat(model, steps_for(len(x), args.batch_size, args.epochs), False)
-    t0 = time.perf_counter()
-    model.fit(x, leaf_index(tree, y), batch_size=args.batch_size, epochs=args.epochs,
-              shuffle=True, verbose=args.verbose)
-    secs = time.perf_counter() - t0
-    paths = tree.leaf_paths()[model.predict(xt, batch_size=512, verbose=0).argmax(-1)]
-    return {**path_metrics(tree, yt, paths), "parameters": model.count_params(), "train_s": secs}
+
+def train_flat(tree, x, y, xt, yt, args, seed):
+    def score(model):
+        return path_metrics(tree, yt, tree.leaf_paths()[model.predict(xt, batch_size=512,
+                                                                      verbose=0).argmax(-1)])
+
+    row, model, secs = seeded_fit(lambda: flat_cnn(tree, x.shape[1:]), x, leaf_index(tree, y),
+                                  args, seed, score, compile=_compile_flat(False))
+    return {**row, "parameters": model.count_params(), "train_s": secs}
 
 
 def train_dhnn(tree, x, y, xt, yt, args, seed, callbacks=(), save=None, **config):
-    import keras
-
     import hier_keras as hk
 
-    keras.utils.set_random_seed(seed)
-    model = hk.models.DHNN.from_preset(config.pop("preset"), hierarchy=tree, **config)
-    model.compile(total_steps=steps_for(len(x), args.batch_size, args.epochs))
-    cbs = [cb() for cb in callbacks]
-    t0 = time.perf_counter()
-    model.fit(x, y, batch_size=args.batch_size, epochs=args.epochs, shuffle=True,
-              verbose=args.verbose, callbacks=cbs)
-    secs = time.perf_counter() - t0
-    paths = model.predict_label_paths(xt, batch_size=500)
-    row = {**path_metrics(tree, yt, paths), "parameters": model.count_params(), "train_s": secs}
+    preset = config.pop("preset")
+    row, model, secs = seeded_fit(
+        lambda: hk.models.DHNN.from_preset(preset, hierarchy=tree, **config), x, y, args, seed,
+        lambda m: path_metrics(tree, yt, m.predict_label_paths(xt, batch_size=500)),
+        callbacks=callbacks)
+    row = {**row, "parameters": model.count_params(), "train_s": secs}
     if save:
-        model.save_to_preset(save, metrics={"exact_match": row["path_accuracy"]}, seed=seed,
+        model.save_to_preset(save, metrics={"exact_match": row["path_accuracy"]}, overwrite=True,
+                             seed=seed,
                              epochs=args.epochs, data_source=args.source)
     return row
 
@@ -176,25 +175,25 @@ def table3(data, args, seeds):
     return rows
 
 
+def s2s_training(cfg, batch=256, steps=3):
+    """Set up (imports, a random batch); the returned callable builds a Table 3 model and
+    trains it `steps` steps: what `harness.peak_memory` measures."""
+    import hier_keras as hk
+
+    x = np.random.default_rng(0).uniform(0, 255, (batch, 28, 28, 1)).astype("float32")
+    y = hk.Hierarchy.fashion_mnist().complete(np.arange(batch) % 10)
+
+    def build_and_train():
+        model = hk.models.DHNN.from_preset("small_s2s_fashion_mnist", **cfg)
+        model.compile(total_steps=steps)
+        model.fit(x, y, batch_size=batch, epochs=steps, verbose=0)
+
+    return build_and_train
+
+
 def peak_memory(cfg, batch=256, steps=3):
     """Peak RSS growth (MB) of building + training a model, in a fresh process."""
-    code = f"""
-import os, resource, json
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
-import numpy as np, keras, hier_keras as hk
-x = np.random.default_rng(0).uniform(0, 255, ({batch}, 28, 28, 1)).astype("float32")
-y = hk.Hierarchy.fashion_mnist().complete(np.arange({batch}) % 10)
-def rss():
-    with open("/proc/self/status") as f:
-        return [int(l.split()[1]) for l in f if l.startswith("VmRSS")][0] / 1024
-base = rss()
-model = hk.models.DHNN.from_preset("small_s2s_fashion_mnist", **{json.dumps(cfg)})
-model.compile(total_steps={steps})
-model.fit(x, y, batch_size={batch}, epochs={steps}, verbose=0)
-print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base))
-"""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    return harness.peak_memory("dhnn:s2s_training", cfg=cfg, batch=batch, steps=steps) / 2**20
 
 
 def converter_memory(model, batch=256):
@@ -207,7 +206,7 @@ def converter_memory(model, batch=256):
         h, w, d = model.backbone.output[stage].shape[1:]
         floats += 4 * conv.count_params()
         if isinstance(conv, PoolConverter):
-            (h, w, d), mode = conv.choice["pooled_shape"], conv.choice["mode_shape"]
+            h, w, d = conv.choice["pooled_shape"]
             floats += batch * h * w * d
             conv = conv.projection
         if isinstance(conv, ModeProductConverter):
@@ -290,8 +289,6 @@ def node_multi_hot(tree, paths):
 
 
 def multilabel(data, args, seeds):
-    import keras
-
     import hier_keras as hk
 
     tree = data["hierarchy"]
@@ -303,51 +300,54 @@ def multilabel(data, args, seeds):
         x, y = pairs(data["x_train"], data["y_train"], n, seed)
         xv, yv = pairs(xv_src, yv_src, 2000, 100 + seed)
         xt, yt = pairs(data["x_test"], data["y_test"], len(data["x_test"]), 200 + seed)
-        # Flat CNN: sigmoid over all nodes.
-        keras.utils.set_random_seed(seed)
-        flat = flat_cnn(tree, x.shape[1:], multi_label=True)
-        _compile_flat(flat, steps_for(len(x), args.batch_size, args.epochs), True)
-        flat.fit(x, node_multi_hot(tree, y), batch_size=args.batch_size, epochs=args.epochs,
-                 shuffle=True, verbose=args.verbose)
-
         def split(s):
             offs = tree.node_offsets
             return {name: s[:, offs[l]:offs[l] + tree.level_sizes[l]]
                     for l, name in enumerate(tree.level_names)}
 
-        thr, _ = hk.metrics.tune_threshold(yv, split(flat.predict(xv, batch_size=512, verbose=0)), tree)
-        res = hk.metrics.multilabel_f1(yt, split(flat.predict(xt, batch_size=512, verbose=0)), tree, thr)
-        rows.append({"table": "multilabel", "model": "flat CNN (sigmoid)", "seed": seed,
-                     "threshold": thr, **res, "parameters": flat.count_params()})
-        print(json.dumps(rows[-1]), flush=True)
-        for name, dec in (("DHNN-RNN-Resi", "rnn"), ("S2S-Pool", "s2s")):
-            keras.utils.set_random_seed(seed)
-            preset = "small_rnn_fashion_mnist" if dec == "rnn" else "small_s2s_fashion_mnist"
-            model = hk.models.DHNN.from_preset(preset, input_shape=(28, 56, 1), multi_label=True)
-            model.compile(total_steps=steps_for(len(x), args.batch_size, args.epochs))
-            model.fit(x, y, batch_size=args.batch_size, epochs=args.epochs, shuffle=True,
-                      verbose=args.verbose)
+        def flat_f1(model):
+            thr, _ = hk.metrics.tune_threshold(
+                yv, split(model.predict(xv, batch_size=512, verbose=0)), tree)
+            res = hk.metrics.multilabel_f1(
+                yt, split(model.predict(xt, batch_size=512, verbose=0)), tree, thr)
+            return {"threshold": thr, **res}
+
+        def dhnn_f1(model):
             thr = model.tune_threshold(xv, yv)
             res = hk.metrics.multilabel_f1(yt, model.predict(xt, batch_size=512, verbose=0),
                                            tree, thr)
-            rows.append({"table": "multilabel", "model": name, "seed": seed, "threshold": thr,
-                         **res, "parameters": model.count_params()})
+            return {"threshold": thr, **res}
+
+        # Flat CNN: sigmoid over all nodes.
+        res, flat, _ = seeded_fit(lambda: flat_cnn(tree, x.shape[1:], multi_label=True), x,
+                                  node_multi_hot(tree, y), args, seed, flat_f1,
+                                  compile=_compile_flat(True))
+        rows.append({"table": "multilabel", "model": "flat CNN (sigmoid)", "seed": seed,
+                     **res, "parameters": flat.count_params()})
+        print(json.dumps(rows[-1]), flush=True)
+        for name, preset in (("DHNN-RNN-Resi", "small_rnn_fashion_mnist"),
+                             ("S2S-Pool", "small_s2s_fashion_mnist")):
+            res, model, _ = seeded_fit(
+                lambda: hk.models.DHNN.from_preset(preset, input_shape=(28, 56, 1),
+                                                   multi_label=True), x, y, args, seed, dhnn_f1)
+            rows.append({"table": "multilabel", "model": name, "seed": seed, **res,
+                         "parameters": model.count_params()})
             print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
 def main(argv=None):
-    p = common.base_parser(__doc__.split("\n")[0], epochs=2, seeds=2)
+    p = harness.base_parser(__doc__.split("\n")[0], epochs=2, seeds=2)
     p.add_argument("--parts", default="table1,table3,variable,multilabel")
     p.add_argument("--export-dir", default=None, help="save every DHNN run as a preset dir here")
     args = p.parse_args(argv)
-    data = common.load_data(args.source, None)
+    data = harness.load_data(args.source, None)
     data["full_train"] = {"x": data["x_train"], "y": data["y_train"]}
     if args.train_limit:
         data["x_train"] = data["x_train"][:args.train_limit]
         data["y_train"] = data["y_train"][:args.train_limit]
     seeds = list(range(args.seeds))
-    command = common.command_line()
+    command = harness.command_line(__file__, argv)
     start = time.perf_counter()
     scale = (f"Scale: {len(data['x_train'])} training images ({data['source']} Fashion-MNIST), "
              f"{args.epochs} epochs, batch {args.batch_size}, seeds {seeds}, the full "
@@ -364,7 +364,7 @@ def main(argv=None):
         if part == "table3_memory":
             cols = ["model", "parameters", "converter_parameters", "converter_train_mb",
                     "converter_mem_ratio_to_pool", "peak_rss_growth_mb", "peak_rss_ratio_to_pool"]
-            md = common.to_markdown(df[cols].round(3))
+            md = harness.to_markdown(df[cols].round(3))
             notes = ("Memory of a training step at batch 256 for the Table 3 models (no "
                      "training run; sizes from the built models). `converter_train_mb`: "
                      "computed, not measured: float32 weights, gradients and Adam's two "
@@ -373,20 +373,20 @@ def main(argv=None):
                      "process building the model and running 3 training steps (graph tracing "
                      "and the TF runtime dominate it at 28x28 input, so its ratio stays near "
                      "1). The CPU exposes no per-step allocator peak as a GPU does.")
-            common.write_results(f"dhnn_{part}{tag}", df, md, command, notes)
+            harness.write_results(f"dhnn_{part}{tag}", df, md, command, notes)
             continue
         if part == "multilabel":
             metrics = ["path_f1", "node_f1", "threshold"]
-            md = common.mean_std_table(df, ["model"], ["path_f1", "node_f1"])
+            md = harness.mean_std_table(df, ["model"], ["path_f1", "node_f1"])
             notes = (scale + " Test: 10,000 pairs of test images; validation (threshold "
                      "tuning, grid 0.05..0.95 for the best path F1): 2,000 pairs of train "
                      "images not used in training. Path F1 / node F1: micro-averaged (see "
                      "`hk.metrics.multilabel_f1`).")
         else:
             metrics = ["path_accuracy", "node_accuracy"]
-            md = common.mean_std_table(df, ["model"], metrics)
+            md = harness.mean_std_table(df, ["model"], metrics)
             extra = df.groupby("model", sort=False)[["parameters"]].first().reset_index()
-            md += "\n\n" + common.to_markdown(extra)
+            md += "\n\n" + harness.to_markdown(extra)
             notes = scale
             if part == "table3":
                 notes += (" Converters map each tapped stage to p = 128 (large: p = 512, "
@@ -396,8 +396,8 @@ def main(argv=None):
             if part == "variable":
                 notes += (" Variable-depth tree: 6 paths of length 3 and 4 of length 2. Path "
                           "accuracy is strict (`hk.metrics.path_accuracy`).")
-        common.write_results(f"dhnn_{part}{tag}", df, md, command,
-                             notes + f" Wall time so far: {time.perf_counter() - start:.0f} s.")
+        harness.write_results(f"dhnn_{part}{tag}", df, md, command,
+                              notes + f" Wall time so far: {time.perf_counter() - start:.0f} s.")
 
 
 if __name__ == "__main__":

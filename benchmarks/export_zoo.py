@@ -28,9 +28,10 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-ZOO = Path(__file__).resolve().parents[1] / "zoo"
+import harness  # noqa: E402
+
+ZOO = harness.ROOT / "zoo"
 SAVED_MODEL = "saved_model"
 #: Largest |Keras - SavedModel| probability difference accepted at export time.
 EXPORT_ATOL = 1e-5
@@ -38,10 +39,8 @@ KEYS = ["coarse_accuracy", "medium_accuracy", "fine_accuracy", "exact_match", "c
 
 
 def measure(model, source):
-    import hier_keras as hk
-
-    d = hk.data.load_arrays("fashion_mnist", source=source)
-    res = hk.metrics.evaluate_model(model, (d["x_test"], d["y_test"])).iloc[0].to_dict()
+    d = harness.load_data(source)
+    res = harness.evaluate_row(model, (d["x_test"], d["y_test"]))
     return {k: round(float(v), 4) for k, v in res.items() if v == v}, d["source"], len(d["x_test"])
 
 
@@ -81,7 +80,7 @@ def add_saved_model(name):
     first, and `metadata.json` gains the `saved_model/...` checksums and `serving`.
     """
     from hier_keras import presets as preset_io
-    from hier_keras.models.base import load_preset
+    from hier_keras.presets import load_preset
 
     target = ZOO / name
     model = load_preset(target)
@@ -165,33 +164,28 @@ def main(argv=None):
     if not (args.preset_dir and args.name and args.command):
         p.error("give PRESET_DIR NAME --command ... (or --saved-model-only ENTRY ...)")
 
-    from hier_keras.models.base import load_preset
+    from hier_keras.presets import load_preset
 
     model = load_preset(args.preset_dir)
     full, full_source, n_full = measure(model, "auto")
     bundled, _, n_bundled = measure(model, "bundled")
     target = ZOO / args.name
     old_meta = json.loads((Path(args.preset_dir) / "metadata.json").read_text())
-    # Build the entry next to the zoo, then swap it in: a failed export leaves the old one.
-    staging = Path(tempfile.mkdtemp(prefix=f".{args.name}.", dir=ZOO))
-    try:
+    # save_to_preset swaps the entry in atomically: a failed export leaves the old one.
+    with tempfile.TemporaryDirectory(prefix=f".{args.name}.", dir=ZOO) as staging:
+        staging = Path(staging)
         serving = None if args.no_saved_model else export_saved_model(model, staging)
         extra = {"serving": serving} if serving else {}
-        # save_to_preset hashes every file under saved_model/ into metadata["files"].
         model.save_to_preset(
-            staging, metrics=full, metrics_bundled=bundled, dataset="fashion_mnist",
+            target, metrics=full, overwrite=True,
+            saved_model=staging / SAVED_MODEL if serving else None,
+            metrics_bundled=bundled, dataset="fashion_mnist",
             split=f"test ({full_source}, {n_full} images)",
             bundled_split=f"bundled test subset ({n_bundled} images)", command=args.command,
             training={k: old_meta.get(k) for k in ("epochs", "steps", "seed", "data_source",
                                                     "label_fractions", "coarse_loss_weight")
                       if k in old_meta},
             note=args.note, tolerance=0.005, **extra)
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
     write_index()
     print(json.dumps({"full": full, "bundled": bundled}, indent=1))
 

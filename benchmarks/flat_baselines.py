@@ -19,14 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import (  # noqa: E402
-    base_parser,
-    command_line,
-    load_data,
-    mean_std_table,
-    run,
-    write_results,
-)
+import harness  # noqa: E402
 
 HEADS = {
     "coarse_specific": {"head": "single", "level": "coarse"},
@@ -40,7 +33,7 @@ METRICS = ["coarse_accuracy", "medium_accuracy", "fine_accuracy", "exact_match",
 
 
 def main(argv=None):
-    p = base_parser(__doc__.split("\n")[0], epochs=6)
+    p = harness.base_parser(__doc__.split("\n")[0], epochs=6)
     p.add_argument("--preset", default="small_fashion_mnist")
     p.add_argument("--models", default=",".join(HEADS))
     args = p.parse_args(argv)
@@ -48,17 +41,16 @@ def main(argv=None):
     import pandas as pd
 
     import hier_keras as hk
-    from hier_keras.metrics import evaluate_model
 
-    data = load_data(args.source, args.train_limit)
+    data = harness.load_data(args.source, args.train_limit)
     rows = []
     for seed in range(args.seeds):
         for name in args.models.split(","):
-            model, test, seconds = run(
-                lambda: hk.models.HierarchicalCNN.from_preset(args.preset, **HEADS[name]),
-                data, args.epochs, seed, args.batch_size, args.steps_per_epoch, args.verbose)
-            res = evaluate_model(model, test).iloc[0].to_dict()
-            rows.append({"model": name, "seed": seed, "train_seconds": round(seconds, 1), **res})
+            row, _ = harness.train_and_evaluate(
+                lambda: hk.models.HierarchicalCNN.from_preset(args.preset, **HEADS[name]), data,
+                seed=seed, epochs=args.epochs, batch_size=args.batch_size,
+                steps_per_epoch=args.steps_per_epoch, verbose=args.verbose)
+            rows.append({"model": name, "seed": seed, **row})
             print(rows[-1], flush=True)
     df = pd.DataFrame(rows)
     metrics = [m for m in METRICS if m in df.columns]
@@ -67,8 +59,9 @@ def main(argv=None):
              f"{len(data['x_test'])} test images). Accuracies in %, mean +- std over seeds; "
              "mistake severity = mean LCA height of wrong fine predictions. Levels a "
              "single-level model does not predict are empty.")
-    write_results(f"flat_baselines{args.tag}", df, mean_std_table(df, ["model"], metrics),
-                  command_line(), notes)
+    harness.write_results(f"flat_baselines{args.tag}", df,
+                          harness.mean_std_table(df, ["model"], metrics),
+                          harness.command_line(__file__, argv), notes)
 
 
 if __name__ == "__main__":

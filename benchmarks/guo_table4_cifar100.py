@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import base_parser, command_line, to_markdown, write_results  # noqa: E402
+import harness  # noqa: E402
 
 MODELS = {
     "coarse_specific": ("HierarchicalCNN", {"head": "single", "level": 0}),
@@ -36,7 +35,7 @@ MODELS = {
 
 
 def main(argv=None):
-    p = base_parser(__doc__.split("\n")[0], epochs=0, seeds=1)
+    p = harness.base_parser(__doc__.split("\n")[0], epochs=0, seeds=1)
     p.add_argument("--backbone", default="wrn28_10", choices=["wrn28_10", "wider_resnet", "cnn7"])
     p.add_argument("--models", default="coarse_specific,fine_specific,cnn_rnn")
     p.add_argument("--dataset", default="cifar100", choices=["cifar100", "fashion_mnist"])
@@ -52,62 +51,62 @@ def main(argv=None):
 
     import keras
     import numpy as np
+    import pandas as pd
 
     import hier_keras as hk
-    from hier_keras.metrics import evaluate_model
     from hier_keras.training.distribute import prepare_model, strategy_from_name
 
     if args.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
     strategy = strategy_from_name(args.strategy)
     tree = hk.Hierarchy.cifar100() if args.dataset == "cifar100" else hk.Hierarchy.fashion_mnist()
-    rows = []
-    for key in args.models.split(","):
-        family_name, overrides = MODELS[key]
-        family = getattr(hk.models, family_name)
-        if args.tiny:
-            overrides = dict(overrides, **family.tiny_overrides)
-        keras.utils.set_random_seed(0)
-        with strategy.scope():
-            model = prepare_model(family.from_preset(args.backbone, hierarchy=tree, **overrides),
-                                  strategy)
+
+    def batch_of(model):
         cfg = model.training_config
-        batch = args.batch_size if args.batch_size != 128 else cfg["batch_size"]
-        steps = args.steps or cfg["steps"]
+        return args.batch_size if args.batch_size != 128 else cfg["batch_size"]
+
+    def data(model):
+        """Train (repeated: the schedule runs by optimizer steps) and test pipelines."""
+        batch = batch_of(model)
         if args.mock:
             rng = np.random.default_rng(0)
             x = rng.integers(0, 255, (max(batch * 2, 8), 32, 32, 3)).astype("uint8")
             y = tree.leaf_paths()[rng.integers(0, len(tree.leaf_paths()), len(x))]
             train = hk.data.from_arrays(x, y, tree, batch_size=batch, shuffle=True,
-                                        augment=True, preprocessing=model.preprocessing).repeat()
-            test = hk.data.from_arrays(x, y, tree, batch_size=batch, preprocessing=model.preprocessing)
+                                        augment=True, preprocessing=model.preprocessing)
+            test = hk.data.from_arrays(x, y, tree, batch_size=batch,
+                                       preprocessing=model.preprocessing)
             source = "mock"
         else:
-            train, test, info = hk.data.load(args.dataset, batch_size=batch, augment=True,
-                                             preprocessing=model.preprocessing, hierarchy=tree,
-                                             data_dir=args.data_dir, return_info=True,
-                                             source=args.source if args.dataset == "fashion_mnist" else "auto")
-            train = train.repeat()
+            train, test, info = hk.data.load(
+                args.dataset, batch_size=batch, augment=True, preprocessing=model.preprocessing,
+                hierarchy=tree, data_dir=args.data_dir, return_info=True,
+                source=args.source if args.dataset == "fashion_mnist" else "auto")
             source = info["source"]
-        with strategy.scope():
-            model.compile(jit_compile=args.jit, total_steps=steps)
-        # Train in "epochs" of 1000 steps (or fewer) so the schedule runs by optimizer steps.
-        per_epoch = min(1000, steps)
-        start = time.perf_counter()
-        model.fit(train, epochs=steps // per_epoch, steps_per_epoch=per_epoch,
-                  verbose=args.verbose, shuffle=False,
-                  callbacks=[keras.callbacks.BackupAndRestore(
-                      os.path.join(args.checkpoint_dir, f"{args.backbone}_{key}"))])
-        seconds = time.perf_counter() - start
-        results = evaluate_model(model, test).iloc[0].to_dict()
-        rows.append({"backbone": args.backbone, "model": key, "dataset": args.dataset,
-                     "source": source, "steps": steps, "batch": batch,
-                     "train_seconds": round(seconds, 1), **results})
-    import pandas as pd
+        sources.append(source)
+        return train.repeat(), test
 
+    rows, sources = [], []
+    for key in args.models.split(","):
+        family_name, overrides = MODELS[key]
+        family = getattr(hk.models, family_name)
+        if args.tiny:
+            overrides = dict(overrides, **family.tiny_overrides)
+        # Steps in "epochs" of 1000 (or fewer), each checkpointed (a killed run resumes).
+        row, model = harness.train_and_evaluate(
+            lambda: prepare_model(family.from_preset(args.backbone, hierarchy=tree, **overrides),
+                                  strategy),
+            data, seed=0, steps=args.steps, verbose=args.verbose, scope=strategy,
+            checkpoint_dir=os.path.join(args.checkpoint_dir, f"{args.backbone}_{key}"),
+            compile_kwargs={"jit_compile": args.jit})
+        rows.append({"backbone": args.backbone, "model": key, "dataset": args.dataset,
+                     "source": sources[-1],
+                     "steps": args.steps or model.training_config["steps"],
+                     "batch": batch_of(model), **row})
     df = pd.DataFrame(rows)
-    write_results(f"guo_table4_{args.dataset}{args.tag}", df, to_markdown(df), command_line(),
-                  notes="Final-step test accuracy (no checkpoint picked on the test set).")
+    harness.write_results(f"guo_table4_{args.dataset}{args.tag}", df, harness.to_markdown(df),
+                          harness.command_line(__file__, argv),
+                          notes="Final-step test accuracy (no checkpoint picked on the test set).")
 
 
 if __name__ == "__main__":

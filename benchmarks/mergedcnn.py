@@ -35,16 +35,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import (  # noqa: E402
-    RESULTS,
-    base_parser,
-    command_line,
-    load_data,
-    mean_std_table,
-    median_step_time,
-    run,
-    to_markdown,
-)
+import harness  # noqa: E402
 from adaptation_overhead import prediction_overhead  # noqa: E402
 
 TOPOLOGIES = "separate,merge-0,merge-1,merge-2,merge-3"
@@ -69,23 +60,22 @@ def _build(args, topology, levels=None):
                                  backbone_kwargs={"widths": args.widths}, **kw)
 
 
-def train_topology(args, data, topology, seed, x_train, y_train):
+def train_topology(args, data, topology, seed):
     """Returns `(model, train_seconds)`; separate = one model per level, own seeds."""
     from hier_keras.models.mergedcnn import MergedCNN
 
-    common = dict(batch_size=args.batch_size, steps_per_epoch=args.steps_per_epoch,
-                  verbose=args.verbose, x_train=x_train, y_train=y_train)
+    def trained(levels, seed):
+        row, model = harness.train_and_evaluate(
+            lambda: _build(args, topology, levels), data, seed=seed, epochs=args.epochs,
+            batch_size=args.batch_size, steps_per_epoch=args.steps_per_epoch,
+            verbose=args.verbose, evaluate=False)
+        return model, row["train_seconds"]
+
     if topology != "separate":
-        model, _, seconds = run(lambda: _build(args, topology), data, args.epochs, seed, **common)
-        return model, seconds
-    towers, seconds = [], 0.0
-    tree = data["hierarchy"]
-    for i, level in enumerate(tree.level_names):
-        tower, _, s = run(lambda: _build(args, "separate", [level]), data, args.epochs,
-                          1000 + 10 * seed + i, **common)
-        towers.append(tower)
-        seconds += s
-    return MergedCNN.from_towers(towers), seconds
+        return trained(None, seed)
+    towers = [trained([level], 1000 + 10 * seed + i)
+              for i, level in enumerate(data["hierarchy"].level_names)]
+    return MergedCNN.from_towers([t for t, _ in towers]), sum(s for _, s in towers)
 
 
 def curve_rows(probs_val, probs_test, y_val, y_test, tree, alphas, key):
@@ -113,24 +103,25 @@ def curve_rows(probs_val, probs_test, y_val, y_test, tree, alphas, key):
 
 
 def step_times(args, data, topologies):
-    """Median training-step time per topology on one batch (separate: sum of its towers)."""
+    """Median training-step time per topology on one batch, every model timed side by side
+    (separate: the sum of its towers' times)."""
     x = data["x_train"][: args.batch_size].astype("float32")
     y = data["y_train"][: args.batch_size]
     tree = data["hierarchy"]
-
-    def timed(model):
-        model.compile(total_steps=1000)
-        return median_step_time(lambda: model.train_on_batch(x, y), repeats=args.timing_repeats)
-
-    out = {}
+    models = {}
     for topology in topologies:
         if topology == "separate":
-            towers = [_build(args, "separate", [n]) for n in tree.level_names]
-            out[topology] = (sum(timed(t) for t in towers), sum(t.count_params() for t in towers))
+            models.update({(topology, n): _build(args, "separate", [n]) for n in tree.level_names})
         else:
-            model = _build(args, topology)
-            out[topology] = (timed(model), model.count_params())
-    return out
+            models[topology, None] = _build(args, topology)
+    for model in models.values():
+        model.compile(total_steps=1000)
+    med = harness.time_interleaved(
+        {key: (lambda m=m: m.train_on_batch(x, y)) for key, m in models.items()},
+        repeats=args.timing_repeats, warmup=2).seconds
+    return {t: (sum(s for (k, _), s in med.items() if k == t),
+                sum(m.count_params() for (k, _), m in models.items() if k == t))
+            for t in topologies}
 
 
 def plot(curves, tree, sizes, path, title):
@@ -166,7 +157,7 @@ def plot(curves, tree, sizes, path, title):
 
 
 def main(argv=None):
-    p = base_parser(__doc__.split("\n")[0], epochs=2, seeds=4)
+    p = harness.base_parser(__doc__.split("\n")[0], epochs=2, seeds=4)
     p.add_argument("--preset", default="small_fashion_mnist")
     p.add_argument("--widths", default="16,32,64", help="small backbone stage widths")
     p.add_argument("--topologies", default=TOPOLOGIES)
@@ -180,6 +171,7 @@ def main(argv=None):
                    help="zoo entry name for the best model ('' to skip)")
     args = p.parse_args(argv)
     args.widths = [int(w) for w in args.widths.split(",")]
+    command = harness.command_line(__file__, argv)
 
     import numpy as np
     import pandas as pd
@@ -189,7 +181,7 @@ def main(argv=None):
     from hier_keras.training.adaptation import DEFAULT_ALPHAS
 
     t_start = time.perf_counter()
-    data = load_data(args.source, None)
+    data = harness.load_data(args.source, None)
     tree = data["hierarchy"]
     n_total = len(data["x_train"])
     x_val = data["x_train"][n_total - args.val_size:].astype("float32")
@@ -199,6 +191,7 @@ def main(argv=None):
     if args.test_limit:
         data["x_test"], data["y_test"] = data["x_test"][: args.test_limit], data["y_test"][: args.test_limit]
     x_test, y_test = data["x_test"].astype("float32"), data["y_test"]
+    train_data = dict(data, x_train=x_train, y_train=y_train)
     topologies = args.topologies.split(",")
     sizes = [int(s) for s in args.ensembles.split(",") if int(s) <= args.seeds]
     alphas = DEFAULT_ALPHAS
@@ -207,7 +200,7 @@ def main(argv=None):
     preds, models, train_rows = {}, {}, []
     for seed in range(args.seeds):
         for topology in topologies:
-            model, seconds = train_topology(args, data, topology, seed, x_train, y_train)
+            model, seconds = train_topology(args, train_data, topology, seed)
             preds[topology, seed] = (_predict(model, x_val), _predict(model, x_test))
             models[topology, seed] = model
             train_rows.append({"topology": topology, "seed": seed, "train_seconds": seconds,
@@ -244,11 +237,11 @@ def main(argv=None):
             if loader is not None:
                 model = loader()
             else:
-                model, _, _ = run(
+                _, model = harness.train_and_evaluate(
                     lambda: hk.models.HierarchicalCNN.from_preset(
                         args.preset, head=name, backbone_kwargs={"widths": args.widths}),
-                    data, args.epochs, seed, args.batch_size, args.steps_per_epoch,
-                    args.verbose, x_train, y_train)
+                    train_data, seed=seed, epochs=args.epochs, batch_size=args.batch_size,
+                    steps_per_epoch=args.steps_per_epoch, verbose=args.verbose, evaluate=False)
             key = {"topology": label, "ensemble": 1, "members": str(seed)}
             curve, row, _ = curve_rows(_predict(model, x_val), _predict(model, x_test),
                                        y_val, y_test, tree, alphas, key)
@@ -281,13 +274,8 @@ def main(argv=None):
 
     # === Write results ===
     tag = args.tag
-    RESULTS.mkdir(parents=True, exist_ok=True)
     all_curves = pd.concat([curves] + baseline_curves, ignore_index=True)
-    all_curves.to_csv(RESULTS / f"mergedcnn{tag}_alpha.csv", index=False)
-    summary.to_csv(RESULTS / f"mergedcnn{tag}.csv", index=False)
-    cost.to_csv(RESULTS / f"mergedcnn{tag}_cost.csv", index=False)
-    baselines.to_csv(RESULTS / f"mergedcnn{tag}_baselines.csv", index=False)
-    plot(curves, tree, sizes, RESULTS / f"mergedcnn{tag}_alpha.png",
+    plot(curves, tree, sizes, harness.result_path(f"mergedcnn{tag}_alpha.png"),
          f"MergedCNN, small backbone {args.widths}, Fashion-MNIST ({n_train} train, "
          f"{args.epochs} epochs): test error vs alpha, mean +- std")
 
@@ -295,17 +283,17 @@ def main(argv=None):
     cols_a0 = [f"{n}_err_a0" for n in levels] + ["exact_match_err_a0"]
     cols_tuned = [f"{n}_err_tuned" for n in levels]
     cols_a1 = [f"{n}_err_a1" for n in levels] + ["exact_match_err_a1"]
-    table = mean_std_table(summary, ["topology", "ensemble"], cols_a0 + cols_a1 + cols_tuned)
+    table = harness.mean_std_table(summary, ["topology", "ensemble"], cols_a0 + cols_a1 + cols_tuned)
     alpha_cols = [f"{n}_alpha_val" for n in levels] + [f"{n}_alpha_test" for n in levels]
-    alpha_table = to_markdown(summary[summary.ensemble == 1].groupby("topology", sort=False)[alpha_cols]
+    alpha_table = harness.to_markdown(summary[summary.ensemble == 1].groupby("topology", sort=False)[alpha_cols]
                               .agg(lambda v: f"{v.mean():.2f} +- {v.std(ddof=1) if len(v) > 1 else 0:.2f}")
                               .reset_index())
     gain = summary.assign(**{f"{n}_gain": 100 * (summary[f"{n}_err_a0"] - summary[f"{n}_err_tuned"])
                              for n in levels})
-    gain_table = to_markdown(gain.groupby(["topology", "ensemble"], sort=False)[
+    gain_table = harness.to_markdown(gain.groupby(["topology", "ensemble"], sort=False)[
         [f"{n}_gain" for n in levels]].mean().round(2).reset_index())
-    cost_table = to_markdown(cost.round(3))
-    base_table = mean_std_table(baselines, ["topology"], cols_a0 + cols_tuned + ["consistency_a0", "consistency_a1"]) \
+    cost_table = harness.to_markdown(cost.round(3))
+    base_table = harness.mean_std_table(baselines, ["topology"], cols_a0 + cols_tuned + ["consistency_a0", "consistency_a1"]) \
         if len(baselines) else "(none)"
     minutes = (time.perf_counter() - t_start) / 60
     notes = f"""Dutt et al. 2017 (Fig. 3 analogue) at a **reduced CPU scale**: Fashion-MNIST
@@ -330,8 +318,7 @@ from this one run)."""
                 f"{args.timing_repeats} interleaved runs of two copies (see "
                 f"adaptation_overhead.py): with adaptation {on:.3f} s, without {off:.3f} s, ratio "
                 f"**{on / off:.3f}** (adaptation overhead {100 * (on / off - 1):+.1f}%).")
-    text = "\n\n".join([
-        f"# mergedcnn{tag}", "Command:", f"```\n{command_line()}\n```", notes,
+    sections = "\n\n".join([
         "## Test error (%) without adaptation, at alpha 1, and at the validation-tuned alpha",
         table,
         "## Gain from adaptation (percentage points, alpha 0 -> validation-tuned alpha), mean",
@@ -340,8 +327,9 @@ from this one run)."""
         alpha_table, best_note,
         "## Cost ratios (this run): parameters and training-step time vs separate",
         "Step time: median of one `train_on_batch` on a batch of "
-        f"{args.batch_size} (separate = sum of its three single-level models); train seconds: "
-        "mean wall time of the whole training per instance.", cost_table, overhead,
+        f"{args.batch_size}, every model timed side by side (separate = sum of its three "
+        "single-level models); train seconds: mean wall time of the whole training per "
+        "instance.", cost_table, overhead,
         "## Adaptation on other families' predictions",
         "HierarchicalCNN heads (Guo et al. strategies; `parallel` is the same network as merge-3) "
         f"trained here ({args.baseline_seeds} seeds, same data and budget); the zoo CNN-RNN "
@@ -350,8 +338,8 @@ from this one run)."""
         "Q = 0 branch of Algorithm 1).", base_table,
         f"Figure: `mergedcnn{tag}_alpha.png`; curves: `mergedcnn{tag}_alpha.csv`.",
     ])
-    (RESULTS / f"mergedcnn{tag}.md").write_text(text + "\n")
-    print(text)
+    harness.write_results(f"mergedcnn{tag}", summary, sections, command, notes,
+                          tables={"_alpha": all_curves, "_cost": cost, "_baselines": baselines})
 
     # === Zoo export ===
     if args.export:
@@ -360,7 +348,7 @@ from this one run)."""
         with tempfile.TemporaryDirectory() as tmp:
             best_model.save_to_preset(tmp, epochs=args.epochs, seed=best_seed,
                                       data_source=data["source"])
-            export_zoo.main([tmp, args.export, "--command", command_line() +
+            export_zoo.main([tmp, args.export, "--command", command +
                              f"  ({best_topology} seed {best_seed}, alpha tuned on the validation split)",
                              "--note", f"MergedCNN {best_topology}, small backbone {args.widths}, "
                              f"{n_train} train images, {args.epochs} epochs; classifier adaptation "

@@ -40,18 +40,63 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import (  # noqa: E402
-    RESULTS,
-    base_parser,
-    command_line,
-    load_data,
-    mean_std_table,
-    median_step_time,
-    to_markdown,
-    write_results,
-)
+import harness  # noqa: E402
 
 ZOO_NAME = "minpoolnet_small_fashion_mnist"
+
+
+def weak_split(y, tree, fine_fraction, coarse_fraction, seed, coarse_labels="parent"):
+    """`hk.data.partial_labels` with the coarser labels of S_coarse kept: `(labels, is_fine,
+    keep)`; S_coarse loses its fine label (-1), with `coarse_labels="root"` every level but 0."""
+    import hier_keras as hk
+
+    _, is_fine, keep = hk.data.partial_labels(y, tree, fine_fraction=fine_fraction,
+                                              coarse_fraction=coarse_fraction, seed=seed)
+    labels = y.copy()
+    labels[~is_fine, -1] = -1
+    if coarse_labels == "root":
+        labels[~is_fine, 1:] = -1
+    return labels, is_fine, keep
+
+
+def class_subset(y, per_class, seed):
+    """Indices of `per_class` random images of every fine class (the exploratory runs' pools)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.permutation(np.flatnonzero(y[:, -1] == c))[:per_class]
+                           for c in range(int(y[:, -1].max()) + 1)])
+
+
+def method_data(method, images, y, labels, is_fine):
+    """`(images, labels, is_fine)` a method trains on: `baseline` S_fine alone, `oracle`
+    every image with its true labels, otherwise (MinPoolNet) S_fine + S_coarse."""
+    import numpy as np
+
+    if method == "baseline":
+        return images[is_fine], y[is_fine], np.ones(int(is_fine.sum()), bool)
+    if method == "oracle":
+        return images, y, np.ones(len(y), bool)
+    return images, labels, is_fine
+
+
+def weak_batches(images, labels, is_fine, tree, batch_size, seed):
+    """Ratio-keeping batches of S_fine + S_coarse, or plain shuffled batches of one set."""
+    import hier_keras as hk
+
+    if is_fine.all() or not is_fine.any():
+        # One labelled set: plain shuffled batches (ratio_batches needs both sets).
+        return hk.data.from_arrays(images, labels, tree, batch_size=batch_size, shuffle=True,
+                                   seed=seed).repeat()
+    return hk.data.ratio_batches(images, labels, is_fine, batch_size=batch_size, seed=seed)
+
+
+def train_steps(build, images, labels, is_fine, tree, steps, batch_size, seed, test,
+                verbose=0):
+    """A seeded run of `steps` optimizer steps on weak batches: `(harness row, model)`."""
+    return harness.train_and_evaluate(
+        build, lambda model: (weak_batches(images, labels, is_fine, tree, batch_size, seed), test),
+        seed=seed, steps=steps, steps_per_epoch=steps, verbose=verbose)
 
 
 def parse_settings(text):
@@ -63,7 +108,7 @@ def parse_settings(text):
 
 
 def main(argv=None):
-    p = base_parser(__doc__.split("\n")[0], epochs=1, seeds=3)
+    p = harness.base_parser(__doc__.split("\n")[0], epochs=1, seeds=3)
     p.add_argument("--steps", type=int, default=600, help="optimizer steps per training")
     p.add_argument("--settings", default="10:50,20:50,50:50,50:10,50:20")
     p.add_argument("--methods", default="baseline,minpoolnet,pseudo_label,oracle")
@@ -81,14 +126,14 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     import keras
-    import numpy as np
     import pandas as pd
 
     import hier_keras as hk
     from hier_keras.models.minpoolnet import MinPoolNet
     from hier_keras.training import pseudo_label_fit
 
-    data = load_data(args.source, args.train_limit)
+    command = harness.command_line(__file__, argv)
+    data = harness.load_data(args.source, args.train_limit)
     tree = hk.Hierarchy.fashion_mnist()
     x, y = data["x_train"], data["y_train"]
     xt, yt = data["x_test"], data["y_test"]
@@ -113,32 +158,11 @@ def main(argv=None):
                                             training_config=training)
 
     def fine_accuracy(model):
-        if hasattr(model, "decoding"):
-            pred = model.predict_label_paths(xt, batch_size=500)[:, -1]
-        else:
-            pred = model.predict(xt, batch_size=500, verbose=0)["fine"].argmax(-1)
-        return float(np.mean(pred == yt[:, -1]))
-
-    def train(model, images, labels, is_fine, seed):
-        keras.utils.set_random_seed(seed)
-        if is_fine.all() or not is_fine.any():
-            # One labelled set: plain shuffled batches (ratio_batches needs both sets).
-            ds = hk.data.from_arrays(images, labels, tree, batch_size=bs, shuffle=True,
-                                     seed=seed).repeat()
-        else:
-            ds = hk.data.ratio_batches(images, labels, is_fine, batch_size=bs, seed=seed)
-        model.compile(total_steps=steps)
-        t0 = time.perf_counter()
-        model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=args.verbose)
-        return time.perf_counter() - t0
+        return harness.evaluate_row(model, (xt, yt), batch_size=500)["fine_accuracy"]
 
     def split(fine_frac, coarse_frac, seed):
-        _, is_fine, keep = hk.data.partial_labels(y, tree, fine_fraction=fine_frac,
-                                                  coarse_fraction=coarse_frac, seed=seed)
-        labels = y.copy()
-        labels[~is_fine, -1] = -1
-        if args.coarse_labels == "root":
-            labels[~is_fine, 1:] = -1
+        labels, is_fine, keep = weak_split(y, tree, fine_frac, coarse_frac, seed,
+                                           args.coarse_labels)
         return labels[keep], is_fine[keep], x[keep], y[keep]
 
     rows, best = [], None
@@ -148,9 +172,9 @@ def main(argv=None):
         nonlocal best
         if key is not None and key in cache:
             return cache[key]
-        model = build_minpool(lam)
-        secs = train(model, images, labels, is_fine, seed)
-        acc = fine_accuracy(model)
+        row, model = train_steps(lambda: build_minpool(lam), images, labels, is_fine, tree,
+                                 steps, bs, seed, (xt, yt), args.verbose)
+        acc, secs = row["fine_accuracy"], row["train_seconds"]
         if lam > 0 and (best is None or acc > best[0]):
             best = (acc, model, setting, lam, seed)
         out = (acc, secs)
@@ -170,15 +194,14 @@ def main(argv=None):
             for method in methods:
                 t0 = time.perf_counter()
                 extra = {}
-                if method == "baseline":
-                    acc, _ = run_minpool(("baseline", fine_frac, seed), 0.0, xs[is_fine],
-                                         ys[is_fine], np.ones(int(is_fine.sum()), bool), seed,
+                if method in ("baseline", "oracle"):  # lambda 0; shared by the settings
+                    # with the same S_fine (baseline) or the same pool (oracle)
+                    pool = fine_frac if method == "baseline" else fine_frac + coarse_frac
+                    acc, _ = run_minpool((method, pool, seed), 0.0,
+                                         *method_data(method, xs, ys, labels, is_fine), seed,
                                          setting)
                 elif method == "minpoolnet":
                     acc, _ = run_minpool(None, 1.0, xs, labels, is_fine, seed, setting)
-                elif method == "oracle":
-                    acc, _ = run_minpool(("oracle", fine_frac + coarse_frac, seed), 0.0, xs, ys,
-                                         np.ones(len(ys), bool), seed, setting)
                 elif method == "pseudo_label":
                     keras.utils.set_random_seed(seed)
                     out = pseudo_label_fit(
@@ -218,19 +241,19 @@ def main(argv=None):
                     gaps.append({"fine_pct": f, "coarse_pct": c, "seed": s, "method": m,
                                  "gap_closed": (acc[m] - acc["baseline"])
                                  / (acc["oracle"] - acc["baseline"])})
-    gap_df = pd.DataFrame(gaps)
+    gap_df = pd.DataFrame(gaps, columns=["fine_pct", "coarse_pct", "seed", "method", "gap_closed"])
 
     # Cost ratio: one training step of MinPoolNet vs a flat fine classifier, same backbone.
     cost = measure_cost(build_minpool, widths, training, args.cost_batch)
 
     name = "minpoolnet" + (f"_{args.tag}" if args.tag else "")
     main_df = df[~df.method.str.startswith("lambda")]
-    table = mean_std_table(main_df, ["fine_pct", "coarse_pct", "method"], ["fine_accuracy"])
-    gap_table = (mean_std_table(gap_df, ["fine_pct", "coarse_pct", "method"], ["gap_closed"])
-                 if len(gap_df) else "(no gap: baseline or oracle missing)")
+    table = harness.mean_std_table(main_df, ["fine_pct", "coarse_pct", "method"], ["fine_accuracy"])
+    gap_table = (harness.mean_std_table(gap_df, ["fine_pct", "coarse_pct", "method"], ["gap_closed"])
+                 if len(gap_df) else "(no gap: baseline or oracle missing, or oracle <= baseline)")
     lam_df = df[df.method.str.startswith("lambda")]
-    lam_table = mean_std_table(lam_df, ["method"], ["fine_accuracy"]) if len(lam_df) else "-"
-    cost_table = to_markdown(pd.DataFrame([cost]))
+    lam_table = harness.mean_std_table(lam_df, ["method"], ["fine_accuracy"]) if len(lam_df) else "-"
+    cost_table = harness.to_markdown(pd.DataFrame([cost]))
     notes = (
         f"Scale: Fashion-MNIST, {args.source} data, train pool = first "
         f"{len(x)} train images, test = {len(xt)} test images; small backbone widths "
@@ -263,13 +286,12 @@ def main(argv=None):
         with tempfile.TemporaryDirectory() as tmp:
             model.save_to_preset(tmp, label_fractions=fractions, coarse_loss_weight=lam,
                                  seed=seed, steps=steps, data_source=data["source"])
-            export_zoo.main([tmp, args.export, "--command", command_line(), "--note", note])
+            export_zoo.main([tmp, args.export, "--command", command, "--note", note])
         notes += (f"\nExported the best MinPoolNet (fine:coarse {ff:.0%}:{cf:.0%}, lambda {lam:g}, "
                   f"seed {seed}, test fine accuracy {acc:.4f}) to `zoo/{args.export}`.\n")
-    write_results(name, df, "", command_line(), notes)
-    if len(gap_df):
-        gap_df.to_csv(RESULTS / f"{name}_gap.csv", index=False)
-    plot(df, gap_df, RESULTS / f"{name}.png")
+    harness.write_results(name, df, "", command, notes,
+                          tables={"_gap": gap_df})
+    plot(df, gap_df, harness.result_path(f"{name}.png"))
     return df
 
 
@@ -283,16 +305,17 @@ def measure_cost(build_minpool, widths, training, batch):
     xb = rng.uniform(0, 255, (batch, 28, 28, 1)).astype("float32")
     yb = tree.complete(rng.integers(0, 10, batch))
     yb[: batch // 2, -1] = -1
-    out = {}
     flat = hk.models.HierarchicalCNN.from_preset(
         "small_fashion_mnist", backbone_kwargs={"widths": widths}, head="single",
         training_config=training)
+    fns = {}
     for key, model, labels in (("flat_ms", flat, tree.complete(yb[:, -1].clip(0))),
                                ("minpoolnet_ms", build_minpool(1.0), yb)):
         model.compile(total_steps=100)
-        out[key] = 1000 * median_step_time(lambda: model.train_on_batch(xb, labels), repeats=15,
-                                           warmup=3)
-    out["ratio"] = out["minpoolnet_ms"] / out["flat_ms"]
+        fns[key] = lambda m=model, lab=labels: m.train_on_batch(xb, lab)
+    timing = harness.time_interleaved(fns, repeats=15, warmup=3)
+    out = {k: 1000 * v for k, v in timing.seconds.items()}
+    out["ratio"] = timing.ratios["minpoolnet_ms"]
     return {k: round(v, 3) for k, v in out.items()}
 
 
