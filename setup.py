@@ -24,10 +24,11 @@ setup(
     ],
     extras_require={
         "plots": ["matplotlib"],
+        "hub": ["keras-hub"],  # KerasHub backbones (backbone="keras_hub:<preset>")
         "bayesian": ["scipy"],  # keras-tuner's BayesianOptimization (hier-keras tune --tuner bayesian)
         "notebooks": ["matplotlib", "nbclient", "nbformat", "ipykernel", "jupytext"],
         "dev": ["pytest", "pytest-xdist", "matplotlib", "nbclient", "nbformat", "ipykernel",
-                "jupytext", "ruff", "hypothesis"],
+                "jupytext", "ruff", "hypothesis", "keras-hub"],
     },
     entry_points={"console_scripts": ["hier-keras=hier_keras.cli:main"]},
 )

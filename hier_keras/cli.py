@@ -77,7 +77,7 @@ def train(args) -> dict:
     import hier_keras as hk
     from hier_keras.metrics import evaluate_model
     from hier_keras.optimizers import TrainingConfig
-    from hier_keras.training import fit_model, plateau_callback
+    from hier_keras.training import fine_tune, fit_model, plateau_callback
     from hier_keras.training.distribute import (distribute_dataset, is_chief, precision_policy,
                                                 local_copy, prepare_model, strategy_from_name,
                                                 task_id)
@@ -92,8 +92,16 @@ def train(args) -> dict:
     chief = is_chief()
     keras.utils.set_random_seed(args.seed)
     with precision_policy(getattr(args, "mixed_precision", False)), strategy.scope():
-        model = prepare_model(family.from_preset(args.preset,
-                                                 **json.loads(args.overrides or "{}")), strategy)
+        overrides = json.loads(args.overrides or "{}")
+        if getattr(args, "backbone", None):
+            overrides["backbone"] = args.backbone
+        if getattr(args, "backbone_weights", None):
+            overrides["backbone_weights"] = args.backbone_weights
+        try:
+            model = family.from_preset(args.preset, **overrides)
+        except (ValueError, ImportError) as err:
+            raise SystemExit(str(err)) from None
+        model = prepare_model(model, strategy)
         cfg = TrainingConfig.from_dict(model.training_config)
         batch_size = args.batch_size or cfg.batch_size
         plateau = bool(cfg.reduce_lr_on_plateau)
@@ -138,11 +146,23 @@ def train(args) -> dict:
             epochs = max(2, round(args.budget_images / info["train_size"]))
         # Each worker keeps its own checkpoint; the chief's is the one a restart reads back.
         checkpoint = os.path.join(args.output, "checkpoint" if chief else f"checkpoint_{task_id()}")
-        history = fit_model(model, train_ds, epochs=epochs, validation_data=val_ds,
-                            checkpoint_dir=checkpoint, steps_per_epoch=args.steps_per_epoch,
-                            verbose=args.verbose, callbacks=callbacks,
-                            compile_kwargs={"jit_compile": True} if getattr(args, "jit", False)
-                            else None)
+        compile_kwargs = {"jit_compile": True} if getattr(args, "jit", False) else None
+        freeze = getattr(args, "freeze_epochs", None)
+        if freeze:
+            if freeze >= epochs:
+                raise SystemExit(f"--freeze-epochs {freeze} leaves no epoch of the {epochs} to "
+                                 "train the unfrozen backbone; give fewer.")
+            phases = fine_tune(model, train_ds, val_ds, head_epochs=freeze, epochs=epochs,
+                               backbone_lr_scale=args.backbone_lr_scale,
+                               checkpoint_dir=checkpoint, steps_per_epoch=args.steps_per_epoch,
+                               verbose=args.verbose, callbacks=callbacks,
+                               compile_kwargs=compile_kwargs)
+            history = _joined_history([h for _, h in phases])
+        else:
+            history = fit_model(model, train_ds, epochs=epochs, validation_data=val_ds,
+                                checkpoint_dir=checkpoint, steps_per_epoch=args.steps_per_epoch,
+                                verbose=args.verbose, callbacks=callbacks,
+                                compile_kwargs=compile_kwargs)
     with precision_policy(getattr(args, "mixed_precision", False)):
         if strategy_name != "default":
             trained, model = model, local_copy(model)  # evaluate and save on one device
@@ -169,6 +189,18 @@ def train(args) -> dict:
     print(f"Saved preset to {preset_dir}")
     return {"model": model, "results": results, "test_ds": test_ds, "preset_dir": preset_dir,
             "history": history}
+
+
+def _joined_history(histories):
+    """One History-like record of consecutive `fit` runs (fine-tuning's two phases)."""
+    joined = type("History", (), {})()
+    joined.epoch, joined.history = [], {}
+    for h in histories:
+        offset = len(joined.epoch)
+        joined.epoch += [offset + int(e) for e in h.epoch]
+        for key, values in h.history.items():
+            joined.history.setdefault(key, []).extend(values)
+    return joined
 
 
 def _check_label_args(args):
@@ -412,6 +444,18 @@ def build_parser():
         p.add_argument("--mixed-precision", action="store_true",
                        help="mixed_float16 compute (GPUs with tensor cores)")
         p.add_argument("--jit", action="store_true", help="XLA-compile the train step")
+        p.add_argument("--backbone", default=None,
+                       help="backbone instead of the preset's: a registered name "
+                            "(hier-keras presets lists them), keras.applications.<Name> or "
+                            "keras_hub:<preset or directory>")
+        p.add_argument("--backbone-weights", default=None,
+                       help="pretrained backbone weights: a local weights file, or imagenet "
+                            "(keras.applications backbones; needs a network)")
+        p.add_argument("--freeze-epochs", type=int, default=None,
+                       help="fine-tune: train the heads this many epochs on the frozen "
+                            "backbone, then everything at --backbone-lr-scale times the rate")
+        p.add_argument("--backbone-lr-scale", type=float, default=0.1,
+                       help="learning-rate factor once the backbone is unfrozen (default 0.1)")
         p.add_argument("--fine-fraction", type=float, default=None,
                        help="train with partial labels: share of each class that keeps its "
                             "fine label (S_fine); see --coarse-fraction")

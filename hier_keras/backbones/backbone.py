@@ -114,17 +114,25 @@ class Backbone(keras.Model):
         key = stage if isinstance(stage, str) else stage_name(int(stage))
         return tuple(self.output[key].shape)
 
-    def copy_stages(self, x, start: int, stop: int, prefix: str):
+    def copy_stages(self, x, start: int, stop: int, prefix: str, copy_weights=False):
         """Apply fresh copies of stages `start + 1 .. stop` (0-based slice) to tensor `x`.
 
-        Layer names are `<prefix>_s<k>_...`; the copies share no weights with
-        this backbone or with each other.
+        Layer names are `<prefix>_s<k>_...`; the copies share no variables with
+        this backbone or with each other. They start freshly initialised, or
+        from this backbone's weights with `copy_weights=True` (for pretrained
+        weights).
         """
         if not 0 <= start <= stop <= self.num_stages:
             raise ValueError(f"Stages {start}..{stop} are outside 0..{self.num_stages} of "
                              f"backbone {self.name!r}.")
         for s in range(start, stop):
             x = self.spec.stages[s](x, f"{prefix}_s{s + 1}")
+            if copy_weights:
+                source, target = f"{self.name}_s{s + 1}_", f"{prefix}_s{s + 1}_"
+                for layer in _layers_of(x):
+                    if layer.weights and layer.name.startswith(target):
+                        original = self.get_layer(source + layer.name[len(target):])
+                        layer.set_weights(original.get_weights())
         return x
 
     def copy_pool(self, x, prefix: str):
@@ -136,9 +144,9 @@ class Backbone(keras.Model):
         return list(range(self.num_stages + 1))
 
     @property
-    def takes_raw_pixels(self) -> bool:
-        """Whether the backbone normalises raw 0-255 pixels itself (wrapped models do)."""
-        return False
+    def normalization(self):
+        """How the family normalises images for this backbone: `None` (its own mean/std)."""
+        return None
 
     # ----------------------------------------------------------- config
     @classmethod
@@ -178,6 +186,23 @@ class Backbone(keras.Model):
         model = cls(**config)
         model.trainable = trainable
         return model
+
+
+def _layers_of(tensor) -> list:
+    """Every layer upstream of a symbolic tensor (for weight copies)."""
+    seen, order, todo = set(), [], [tensor]
+    while todo:
+        t = todo.pop()
+        history = getattr(t, "_keras_history", None)
+        if history is None:
+            continue
+        layer = history[0]
+        if id(layer) not in seen:
+            seen.add(id(layer))
+            order.append(layer)
+            node = layer._inbound_nodes[history[1]]
+            todo.extend(node.input_tensors)
+    return order
 
 
 def get_backbone(backbone, input_shape, backbone_kwargs=None, include_features=True,

@@ -34,6 +34,7 @@ import copy
 import json
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from hier_keras.backbones.backbone import FEATURES, Backbone, stage_name
@@ -126,10 +127,15 @@ class FunctionalBackbone(Backbone):
             docstring). Defaults to `None`.
         include_features: build the `features` output. Defaults to `True`.
         name: model name. Defaults to the wrapped model's name.
+        normalization: what the family does to raw images before this
+            backbone: `None` (its preset's mean/std), `"raw"` (nothing: the
+            backbone normalises 0-255 pixels itself) or `{"mean": [...],
+            "std": [...]}` in pixel units. Defaults to `"raw"` when
+            `preprocessing` is set, else `None`.
     """
 
     def __init__(self, model, input_shape, stage_layers=None, preprocessing=None,
-                 include_features=True, name=None, **kwargs):
+                 include_features=True, name=None, normalization=None, **kwargs):
         if isinstance(model, dict):
             if str(model.get("module", "")).startswith("keras_hub"):
                 import_keras_hub()  # registers KerasHub's classes for deserialization
@@ -159,6 +165,13 @@ class FunctionalBackbone(Backbone):
             outputs[FEATURES] = self._pool(maps[-1], prefix)
         super(Backbone, self).__init__(inputs, outputs, name=prefix, **kwargs)
         # === Config ===
+        if normalization is None and (preprocessing is not None or _rescales_itself(model)):
+            normalization = "raw"
+        if normalization not in (None, "raw") and not (
+                isinstance(normalization, dict) and {"mean", "std"} <= set(normalization)):
+            raise ValueError(f"`normalization` must be None, 'raw' or {{'mean': ..., 'std': ...}}; "
+                             f"received {normalization!r}.")
+        self._normalization = normalization
         self._adaptation = plan
         self._model_json = json.dumps(keras.saving.serialize_keras_object(model))
         self.stage_layers = stage_layers
@@ -185,19 +198,20 @@ class FunctionalBackbone(Backbone):
         return len(self.stage_layers)
 
     @property
-    def takes_raw_pixels(self) -> bool:
-        return True
+    def normalization(self):
+        return self._normalization
 
     def splittable_stages(self) -> list[int]:
         """Stage counts `k` at which the graph can be cut (MergedCNN `merge-k`)."""
-        ok = [0]
-        for k in range(1, self.num_stages + 1):
+        n, ok = self.num_stages, [0]
+        for k in range(1, n):
             try:
-                self._segment(k, self.num_stages)
+                self._segment(0, k)
+                self._segment(k, n)
             except ValueError:
                 continue
             ok.append(k)
-        return ok
+        return ok + [n]  # merge-n shares every stage: nothing to cut
 
     def _segment(self, start, stop):
         """A model of the wrapped layers between stage `start` and stage `stop` (1-based)."""
@@ -209,14 +223,20 @@ class FunctionalBackbone(Backbone):
         except Exception as err:  # Keras raises ValueError/KeyError on a cut through a branch
             raise ValueError(str(err)) from err
 
-    def copy_stages(self, x, start: int, stop: int, prefix: str):
+    def copy_stages(self, x, start: int, stop: int, prefix: str, copy_weights=True):
+        """Fresh copies of the wrapped layers of stages `start + 1 .. stop` applied to `x`.
+
+        A copy from stage 0 begins with the input adaptation. The copies start
+        from this backbone's weights (pretrained ones stay pretrained in every
+        tower) unless `copy_weights=False`.
+        """
         if not 0 <= start <= stop <= self.num_stages:
             raise ValueError(f"Stages {start}..{stop} are outside 0..{self.num_stages} of "
                              f"backbone {self.name!r}.")
-        if start == 0:
-            x = _adapt(x, self._adaptation, prefix)
         if start == stop:
             return x
+        if start == 0:
+            x = _adapt(x, self._adaptation, prefix)
         try:
             segment = self._segment(start, stop)
         except ValueError as err:
@@ -232,6 +252,8 @@ class FunctionalBackbone(Backbone):
             return layer.__class__.from_config(config)
 
         clone = keras.models.clone_model(segment, clone_function=fresh)
+        if copy_weights:
+            clone.set_weights(segment.get_weights())
         return clone(x)
 
     def copy_pool(self, x, prefix: str):
@@ -246,8 +268,16 @@ class FunctionalBackbone(Backbone):
             "preprocessing": self.preprocessing,
             "include_features": self.include_features,
             "name": self.name,
+            "normalization": self._normalization,
             "trainable": self.trainable,
         }
+
+
+def _rescales_itself(model) -> bool:
+    """Whether the model's first layer rescales raw pixels (keras.applications' MobileNetV3,
+    EfficientNet and ConvNeXt start with `Rescaling`)."""
+    first = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    return bool(first) and isinstance(first[0], (layers.Rescaling, layers.Normalization))
 
 
 class _Untracked:
@@ -336,8 +366,9 @@ def from_keras_applications(name, input_shape, weights=None, include_features=Tr
                 "file keras.applications fetches) and pass `backbone_weights=PATH`."
             ) from err
         raise
+    # Models with preprocessing built in (MobileNetV3, EfficientNet, ...) take raw pixels too.
     return FunctionalBackbone(model, input_shape, preprocessing=application_preprocessing(name),
-                              include_features=include_features)
+                              include_features=include_features, normalization="raw")
 
 
 def from_keras_hub(spec, input_shape, include_features=True):
@@ -346,8 +377,10 @@ def from_keras_hub(spec, input_shape, include_features=True):
     Needs the optional extra: `pip install "hier_keras[hub]"`.
     """
     keras_hub = import_keras_hub()
+    normalization = None
     if isinstance(spec, str):
         model = keras_hub.models.Backbone.from_preset(spec)
+        normalization = _converter_normalization(keras_hub, spec)
     else:
         model = spec
     stages = None
@@ -355,7 +388,23 @@ def from_keras_hub(spec, input_shape, include_features=True):
     if pyramid:
         stages = [t._keras_history[0].name for _, t in sorted(pyramid.items())]
     return FunctionalBackbone(model, input_shape, stage_layers=stages,
-                              include_features=include_features)
+                              include_features=include_features, normalization=normalization)
+
+
+def _converter_normalization(keras_hub, spec):
+    """Mean/std (pixel units) of a KerasHub preset's image converter, `None` without one.
+
+    The converter computes `x * scale + offset`, which is `(x - mean) / std` with
+    `std = 1 / scale` and `mean = -offset / scale`.
+    """
+    try:
+        converter = keras_hub.layers.ImageConverter.from_preset(spec)
+    except (ValueError, FileNotFoundError, OSError):
+        return None
+    scale = np.asarray(converter.scale if converter.scale is not None else 1.0, np.float64)
+    offset = np.asarray(converter.offset if converter.offset is not None else 0.0, np.float64)
+    scale, offset = np.broadcast_arrays(scale.reshape(-1), offset.reshape(-1))
+    return {"mean": (-offset / scale).tolist(), "std": (1.0 / scale).tolist()}
 
 
 def import_keras_hub():

@@ -10,8 +10,10 @@ but a registered backbone is a list of stage builders that create fresh
 layers on any tensor (DHNN taps the stages, MergedCNN copies them), so the
 stages are written here with the same layers, layer names and parameter
 counts as `keras.applications` (the tests compare the counts with
-`keras.applications.*(weights=None, include_top=False)`); ImageNet weights
-saved from those models therefore transfer by layer name. The SE and CBAM
+`keras.applications.*(weights=None, include_top=False)`); ImageNet weight
+files of those models (keras.applications' `*_notop.h5`) load by layer name:
+`backbone_weights=PATH` in any family, or `hk.backbones.load_backbone_weights`
+(tested: identical features). The SE and CBAM
 blocks are our own, placed as in their papers: on the residual branch,
 after the last BN and before the addition.
 

@@ -5,9 +5,10 @@ Two file formats, as keras.applications and KerasHub write them:
 - **by layer name** (`.h5`: keras.applications' `*_notop.h5` downloads, and
   anything `save_weights_by_name` writes): a group per layer holding its
   weight arrays in order. A registered backbone's layers are named
-  `<backbone>_s<k>_<name>`, where `<name>` is keras.applications' own layer
-  name for `resnet50`, `se_resnet50`, `cbam_resnet50` and `vgg16`, so their
-  ImageNet files load as they are.
+  `<backbone>_s<k>_<name>`; the file names them `<name>` where those are
+  unique without the stage (`resnet50`, `se_resnet50`, `cbam_resnet50` and
+  `vgg16` use keras.applications' own layer names, so their ImageNet files
+  load as they are), else `s<k>_<name>`.
 - **by structure** (`.weights.h5`, Keras 3's `save_weights`, and the
   `model.weights.h5` of a KerasHub preset directory): loaded into the wrapped
   model with Keras' own loader.
@@ -41,14 +42,26 @@ def _named_layers(backbone):
     """`{name in the file: layer}` for every layer of the backbone that has weights."""
     from hier_keras.backbones.external import FunctionalBackbone
 
+    from hier_keras.backbones.backbone import Backbone
+
     if isinstance(backbone, FunctionalBackbone):
         return {layer.name: layer for layer in backbone._source.model.layers if layer.weights}
-    prefix = re.compile(rf"^{re.escape(backbone.name)}_(s\d+|pool)_")
-    return {prefix.sub("", layer.name): layer for layer in backbone.layers if layer.weights}
+    if not isinstance(backbone, Backbone):  # any Keras model, e.g. a keras.applications one
+        return {layer.name: layer for layer in backbone.layers if layer.weights}
+    own = [layer for layer in backbone.layers if layer.weights]
+    with_stage = [layer.name[len(backbone.name) + 1:] for layer in own]
+    short = [re.sub(r"^(s\d+|pool)_", "", name) for name in with_stage]
+    # keras.applications' names (ResNet-50, VGG-16) are unique without the stage; others not.
+    keys = short if len(set(short)) == len(short) else with_stage
+    return dict(zip(keys, own))
 
 
 def save_weights_by_name(backbone, path) -> None:
-    """Write the backbone's weights by layer name (the format `load_backbone_weights` reads)."""
+    """Write weights by layer name, as keras.applications' weight files hold them.
+
+    `backbone` is a `Backbone` (its layer names without the `<name>_s<k>_`
+    prefix) or any Keras model (its layer names).
+    """
     with h5py.File(path, "w") as f:
         names = []
         for key, layer in _named_layers(backbone).items():

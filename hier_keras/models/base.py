@@ -67,10 +67,12 @@ class HierarchicalModel(keras.Model):
     tiny_overrides: dict = {"backbone": "small", "backbone_kwargs": {"widths": [4, 8, 8]}}
 
     def __init__(self, hierarchy, input_shape, mean=None, std=None, level_weights=None,
-                 training_config=None, **kwargs):
+                 training_config=None, backbone_weights=None, **kwargs):
         super().__init__(**kwargs)
         self.hierarchy = Hierarchy.coerce(hierarchy)
         self._backbone_json = None
+        # Read once by `make_backbone`; not part of the config (the weights file holds them).
+        self._backbone_weights = None if backbone_weights is None else str(backbone_weights)
         self.image_shape = tuple(int(d) for d in input_shape)
         if len(self.image_shape) != 3:
             raise ValueError(
@@ -104,12 +106,38 @@ class HierarchicalModel(keras.Model):
     def make_backbone(self, backbone, backbone_kwargs=None, include_features=True):
         """The family's `Backbone` from its `backbone=` argument, recorded for `get_config`.
 
-        `backbone` is a registered name, a `hk.backbones.Backbone` or a
-        serialized backbone (see `hk.backbones.get_backbone`).
+        `backbone` is anything `hk.backbones.get_backbone` takes: a registered
+        name, `"keras.applications.<Name>"`, `"keras_hub:<preset>"`, a
+        `Backbone`, a functional Keras model or a serialized backbone. The
+        constructor's `backbone_weights` (`"imagenet"` or a weights file) are
+        loaded into it. A backbone that normalises images itself (its
+        `normalization` is `"raw"`, e.g. keras.applications models) gets raw
+        pixels: the model's own mean/std become 0/1; one that names its
+        mean/std (a KerasHub image converter) gets those.
         """
-        net = get_backbone(backbone, self.image_shape, backbone_kwargs, include_features)
+        net = get_backbone(backbone, self.image_shape, backbone_kwargs, include_features,
+                           weights=self._backbone_weights)
+        norm = getattr(net, "normalization", None)
+        channels = self.image_shape[-1]
+        if norm == "raw":
+            self.mean, self.std = [0.0] * channels, [1.0] * channels
+        elif isinstance(norm, dict):
+            # RGB statistics for gray images (repeated to RGB inside the backbone): their mean.
+            mean, std = (np.asarray(norm[k], np.float64).reshape(-1) for k in ("mean", "std"))
+            if channels == 1:
+                mean, std = mean.mean(keepdims=True), std.mean(keepdims=True)
+            self.mean = _per_channel(mean, channels, "mean")
+            self.std = _per_channel(std, channels, "std")
         self._backbone_json = json.dumps(serialize_backbone(net))
         return net
+
+    def backbone_layers(self) -> list:
+        """The layers `hk.training.fine_tune` freezes: the backbone (families may override)."""
+        for attr in ("backbone", "trunk"):
+            layer = getattr(self, attr, None)
+            if isinstance(layer, keras.layers.Layer):
+                return [layer]
+        return []
 
     @property
     def backbone_config(self) -> dict | None:

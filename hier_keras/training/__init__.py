@@ -13,9 +13,11 @@ from hier_keras.training.adaptation import AlphaSearch, alpha_curve, tune_alpha
 from hier_keras.training.alternating import AlternatingTraining
 from hier_keras.training.callbacks import ResumablePlateau, plateau_callback
 from hier_keras.training.distribute import precision_policy, strategy_from_name
+from hier_keras.training.fine_tune import fine_tune
 from hier_keras.training.fit import fit_model, steps_in
+from hier_keras.training.freezing import set_trainable
 from hier_keras.training.pseudo_label import pseudo_label_fit
 
-__all__ = ["AlphaSearch", "AlternatingTraining", "ResumablePlateau", "alpha_curve", "fit_model",
-           "plateau_callback", "precision_policy", "pseudo_label_fit", "steps_in", "strategy_from_name",
+__all__ = ["AlphaSearch", "AlternatingTraining", "ResumablePlateau", "alpha_curve", "fine_tune", "fit_model",
+           "plateau_callback", "precision_policy", "pseudo_label_fit", "set_trainable", "steps_in", "strategy_from_name",
            "tune_alpha"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import keras
 
+from hier_keras.training.freezing import set_trainable
+
 PHASES = ("rnn", "cnn", "all")
 
 
@@ -85,8 +87,7 @@ class AlternatingTraining(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         groups = self._groups()
-        for layer in groups["cnn"] + groups["rnn"]:
-            layer.trainable = True
+        set_trainable(groups["cnn"] + groups["rnn"], True)
         # Build the optimizer with every variable first, so a later phase can update them.
         optimizer = self.model.optimizer
         if optimizer is not None and not optimizer.built:
@@ -98,10 +99,8 @@ class AlternatingTraining(keras.callbacks.Callback):
         if phase == self._phase:
             return
         groups = self._groups()
-        for layer in groups["cnn"]:
-            layer.trainable = phase in ("cnn", "all")
-        for layer in groups["rnn"]:
-            layer.trainable = phase in ("rnn", "all")
+        set_trainable(groups["cnn"], phase in ("cnn", "all"))
+        set_trainable(groups["rnn"], phase in ("rnn", "all"))
         self._phase = phase
         self.history.append((self._epoch, step, phase))
         # The compiled train step captured the old trainable variables: retrace it.
@@ -123,5 +122,4 @@ class AlternatingTraining(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         groups = self._groups()
-        for layer in groups["cnn"] + groups["rnn"]:
-            layer.trainable = True
+        set_trainable(groups["cnn"] + groups["rnn"], True)

@@ -39,6 +39,7 @@ import re
 import keras
 from keras import layers
 
+from hier_keras.backbones import FunctionalBackbone
 from hier_keras.hierarchy import Hierarchy
 from hier_keras.models.adaptation import AdaptationMixin
 from hier_keras.models.base import HierarchicalModel
@@ -127,6 +128,15 @@ class MergedCNN(AdaptationMixin, HierarchicalModel):
         template = self.make_backbone(backbone, backbone_kwargs)
         self.num_stages = template.num_stages
         self.shared_stages = parse_topology(topology, template.num_stages)
+        if self.shared_stages not in template.splittable_stages():
+            raise ValueError(
+                f"Topology {topology!r} splits the backbone {template.name!r} after stage "
+                f"{self.shared_stages}, where a branch of its graph crosses; it splits after "
+                f"stages {template.splittable_stages()} ('merge-k' for those k).")
+        # A wrapped model's weights (maybe pretrained) or loaded `backbone_weights` start every
+        # copy; a registered backbone's copies are otherwise freshly drawn.
+        self._copy_weights = (self._backbone_weights is not None
+                              or isinstance(template, FunctionalBackbone))
         # === Layers ===
         self.network = self._build_network(template)
         self._init_adaptation(adaptation_alpha, adaptation_order)
@@ -136,14 +146,16 @@ class MergedCNN(AdaptationMixin, HierarchicalModel):
         """Functional graph: images -> `{level: logits}` with the first k stages shared."""
         k, tree, n = self.shared_stages, self.hierarchy, backbone.num_stages
         inputs = keras.Input(self.image_shape, name="images")
-        x = backbone.copy_stages(inputs, 0, k, TRUNK)
+        copy = self._copy_weights
+        x = backbone.copy_stages(inputs, 0, k, TRUNK, copy_weights=copy)
         shared_features = backbone.copy_pool(x, TRUNK) if k == n else None
         outputs = {}
         for name in self._levels:
             if shared_features is not None:
                 v = shared_features
             else:
-                v = backbone.copy_pool(backbone.copy_stages(x, k, n, name), name)
+                v = backbone.copy_stages(x, k, n, name, copy_weights=copy)
+                v = backbone.copy_pool(v, name)
             if self.dropout_rate:
                 v = layers.Dropout(self.dropout_rate, name=f"{name}_dropout")(v)
             size = tree.level_sizes[tree.level_index(name)]
@@ -153,6 +165,11 @@ class MergedCNN(AdaptationMixin, HierarchicalModel):
     @property
     def output_levels(self):
         return list(getattr(self, "_levels", None) or self.hierarchy.level_names)
+
+    def backbone_layers(self):
+        """The stage copies (trunk and towers): every layer with weights but the classifiers."""
+        return [layer for layer in self.network.layers if layer.weights
+                and not layer.name.endswith("_logits")]
 
     def forward(self, images, training=False):
         return self.network(images, training=training)
