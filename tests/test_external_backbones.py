@@ -334,3 +334,15 @@ def test_cli_trains_on_a_backbone_from_a_weights_file_and_predicts(tmp_path, cap
     with pytest.raises(SystemExit, match="leaves no epoch"):
         cli.main(["train", "--family", "CNNRNN", "--epochs", "1", "--freeze-epochs", "1",
                   "--source", "bundled", "--output", str(tmp_path / "bad"), "--verbose", "0"])
+
+
+def test_readme_backbone_examples_run_as_written():
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Your own backbone", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 2
+    for code in blocks:
+        exec(compile(code, "README.md", "exec"), {})
