@@ -117,17 +117,6 @@ def test_mergedcnn_splits_only_where_no_branch_crosses():
 
 
 # ------------------------------------------------------------------ keras.applications / KerasHub
-def test_keras_applications_mobilenetv3_in_cnnrnn_takes_raw_pixels():
-    app = keras.applications.MobileNetV3Small(weights=None, include_top=False,
-                                              input_shape=(32, 32, 3))
-    model = hk.models.CNNRNN.from_preset("small_fashion_mnist", backbone=app, units=16,
-                                         embedding_dim=8)
-    assert model.mean == [0.0] and model.std == [1.0]  # its own Rescaling normalises
-    x, y = _data()
-    model.compile(total_steps=1)
-    assert np.isfinite(model.fit(x, y, verbose=0).history["loss"][0])
-
-
 def test_keras_applications_by_name_and_the_offline_imagenet_error():
     model = hk.models.HierarchicalCNN.from_preset(
         "small_fashion_mnist", backbone="keras.applications.EfficientNetB0")
@@ -331,6 +320,14 @@ def test_cli_trains_on_a_backbone_from_a_weights_file_and_predicts(tmp_path, cap
     tf.io.write_file(str(img), tf.io.encode_png(np.zeros((28, 28, 1), np.uint8)))
     cli.main(["predict", str(out / "preset"), str(img)])
     assert capsys.readouterr().out.strip().count(">") == 2
+    hub = tiny_hub_resnet()
+    hub.save_to_preset(str(tmp_path / "hub"))
+    cli.main(["train", "--family", "HierarchicalCNN", "--epochs", "1", "--steps-per-epoch", "2",
+              "--source", "bundled", "--output", str(tmp_path / "hubrun"), "--verbose", "0",
+              "--backbone", f"keras_hub:{tmp_path / 'hub'}"])
+    cli.main(["evaluate", str(tmp_path / "hubrun" / "preset"), "--source", "bundled"])
+    cli.main(["predict", str(tmp_path / "hubrun" / "preset"), str(img)])
+    assert capsys.readouterr().out.strip().splitlines()[-1].count(">") == 2
     with pytest.raises(SystemExit, match="leaves no epoch"):
         cli.main(["train", "--family", "CNNRNN", "--epochs", "1", "--freeze-epochs", "1",
                   "--source", "bundled", "--output", str(tmp_path / "bad"), "--verbose", "0"])
@@ -346,3 +343,28 @@ def test_readme_backbone_examples_run_as_written():
     assert len(blocks) == 2
     for code in blocks:
         exec(compile(code, "README.md", "exec"), {})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("app", ["MobileNetV3Small", "EfficientNetB0"])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_keras_applications_models_in_every_family(family, app, tmp_path):
+    x, y = _data()
+    backbone = getattr(keras.applications, app)(weights=None, include_top=False,
+                                                input_shape=(32, 32, 3))
+    overrides = dict(_overrides(family))
+    if family == "MergedCNN":
+        overrides["topology"] = "merge-2"  # one copy of the later stages per level
+    cls = hk.models.get_family(family)
+    model = cls.from_preset(_preset(family), backbone=backbone, **overrides)
+    assert model.mean == [0.0] and model.std == [1.0]  # its own Rescaling normalises
+    ds = hk.data.from_arrays(x, y, hk.Hierarchy.fashion_mnist(), batch_size=4)
+    frozen = [w.numpy().copy() for layer in model.backbone_layers() for w in layer.weights]
+    hk.training.fine_tune(model, ds, head_epochs=1, epochs=1, verbose=0)
+    after = [w.numpy() for layer in model.backbone_layers() for w in layer.weights]
+    assert all(np.array_equal(a, b) for a, b in zip(frozen, after))
+    want = model.predict(x, verbose=0)
+    model.save_to_preset(tmp_path / "p")
+    got = cls.from_preset(str(tmp_path / "p")).predict(x, verbose=0)
+    for k in want:
+        np.testing.assert_allclose(got[k], want[k], atol=1e-5)
