@@ -30,7 +30,6 @@ Loss: the masked per-level cross-entropy of the base class.
 
 from __future__ import annotations
 
-import keras
 from keras import layers, ops
 
 from hier_keras.layers.spatial_pyramid_pooling import SpatialPyramidPooling

@@ -40,7 +40,6 @@ the finer levels are predicted.
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 from keras import layers, ops
 

@@ -53,7 +53,6 @@ previous scores at inference (our choice; the paper does not say).
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 from keras import layers, ops
 

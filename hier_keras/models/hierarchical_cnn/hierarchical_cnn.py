@@ -20,7 +20,6 @@ labels are -1), each level weighted by `level_weights`.
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 from keras import layers, ops
 

@@ -40,7 +40,6 @@ min-pooled scores (they need not agree with the fine prediction, which
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 from keras import layers, ops
 
