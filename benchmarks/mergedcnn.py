@@ -42,8 +42,9 @@ TOPOLOGIES = "separate,merge-0,merge-1,merge-2,merge-3"
 
 
 def _predict(model, x):
-    out = model.predict(x, batch_size=512, verbose=0)
-    return {k: v for k, v in out.items() if not k.startswith("_")}
+    from hier_keras.outputs import public_outputs
+
+    return public_outputs(model.predict(x, batch_size=512, verbose=0))
 
 
 def _average(prob_list):

@@ -78,6 +78,7 @@ def train(args) -> dict:
     from hier_keras.metrics import evaluate_model
     from hier_keras.optimizers import TrainingConfig
     from hier_keras.training import fine_tune, fit_model, plateau_callback
+    from hier_keras.training.fine_tune import joined_history
     from hier_keras.training.distribute import (distribute_dataset, is_chief, precision_policy,
                                                 local_copy, prepare_model, strategy_from_name,
                                                 task_id)
@@ -157,7 +158,7 @@ def train(args) -> dict:
                                checkpoint_dir=checkpoint, steps_per_epoch=args.steps_per_epoch,
                                verbose=args.verbose, callbacks=callbacks,
                                compile_kwargs=compile_kwargs)
-            history = _joined_history([h for _, h in phases])
+            history = joined_history([h for _, h in phases])
         else:
             history = fit_model(model, train_ds, epochs=epochs, validation_data=val_ds,
                                 checkpoint_dir=checkpoint, steps_per_epoch=args.steps_per_epoch,
@@ -189,18 +190,6 @@ def train(args) -> dict:
     print(f"Saved preset to {preset_dir}")
     return {"model": model, "results": results, "test_ds": test_ds, "preset_dir": preset_dir,
             "history": history}
-
-
-def _joined_history(histories):
-    """One History-like record of consecutive `fit` runs (fine-tuning's two phases)."""
-    joined = type("History", (), {})()
-    joined.epoch, joined.history = [], {}
-    for h in histories:
-        offset = len(joined.epoch)
-        joined.epoch += [offset + int(e) for e in h.epoch]
-        for key, values in h.history.items():
-            joined.history.setdefault(key, []).extend(values)
-    return joined
 
 
 def _check_label_args(args):

@@ -98,6 +98,18 @@ def fine_tune(model, train_data, validation_data=None, head_epochs=1, epochs=5,
     return phases
 
 
+def joined_history(histories):
+    """One History-like record (`epoch`, `history`) of consecutive `fit` runs (the phases)."""
+    joined = type("History", (), {})()
+    joined.epoch, joined.history = [], {}
+    for h in histories:
+        offset = len(joined.epoch)
+        joined.epoch += [offset + int(e) for e in h.epoch]
+        for key, values in h.history.items():
+            joined.history.setdefault(key, []).extend(values)
+    return joined
+
+
 def _default_rate(model):
     from hier_keras.optimizers import TrainingConfig
 
