@@ -32,6 +32,7 @@ from hier_keras.backbones import get_backbone, serialize_backbone
 from hier_keras.hierarchy import Hierarchy
 from hier_keras.losses import HierarchicalCrossEntropy
 from hier_keras.metrics import level_metrics
+from hier_keras.models.inputs import RAW_PIXELS, check_images, check_labels
 from hier_keras.optimizers import TrainingConfig, make_optimizer
 from hier_keras.outputs import public_outputs
 from hier_keras.paths import argmax_paths, constrained_argmax
@@ -55,7 +56,12 @@ class HierarchicalModel(keras.Model):
             `nesterov`, `schedule` (`{"type": "piecewise", "boundaries":
             [...], "factor": 0.1}`, `{"type": "cosine"}` or
             `{"type": "constant"}`), `batch_size`, `epochs`, `augment`,
-            `padding`.
+            `padding` (`hk.optimizers.TrainingConfig`).
+        backbone_weights: `None`, `"imagenet"` or a weights file, loaded into
+            the backbone (`make_backbone`); not stored in the config.
+        pixel_range: `(low, high)` of the raw pixels the model takes; NumPy
+            inputs outside it, or scaled to [0, 1] for a 0-255 model, are
+            refused (`None`: no range check). Defaults to `(0, 255)`.
         name: model name.
     """
 
@@ -67,10 +73,12 @@ class HierarchicalModel(keras.Model):
     tiny_overrides: dict = {"backbone": "small", "backbone_kwargs": {"widths": [4, 8, 8]}}
 
     def __init__(self, hierarchy, input_shape, mean=None, std=None, level_weights=None,
-                 training_config=None, backbone_weights=None, **kwargs):
+                 training_config=None, backbone_weights=None, pixel_range=RAW_PIXELS,
+                 **kwargs):
         super().__init__(**kwargs)
         self.hierarchy = Hierarchy.coerce(hierarchy)
         self._backbone_json = None
+        self.pixel_range = None if pixel_range is None else tuple(float(v) for v in pixel_range)
         # Read once by `make_backbone`; not part of the config (the weights file holds them).
         self._backbone_weights = None if backbone_weights is None else str(backbone_weights)
         self.image_shape = tuple(int(d) for d in input_shape)
@@ -283,19 +291,8 @@ class HierarchicalModel(keras.Model):
 
     # ----------------------------------------------------------- inference
     def check_images(self, images):
-        """Validate a NumPy batch of raw images; returns it as float32."""
-        arr = np.asarray(images)
-        if arr.dtype.kind not in "uif":
-            raise ValueError(f"Images must be numeric arrays; received dtype {arr.dtype}.")
-        if arr.ndim == 3 and self.image_shape[-1] == 1 and arr.shape[1:] == self.image_shape[:2]:
-            arr = arr[..., None]
-        if arr.ndim != 4 or tuple(arr.shape[1:]) != self.image_shape:
-            raise ValueError(
-                f"Images must have shape (batch, {', '.join(map(str, self.image_shape))}) "
-                f"for this model; received {tuple(arr.shape)}. Resize or pad them first, "
-                "e.g. `hk.data.fit_to_shape(images, model.preprocessing['input_shape'])`."
-            )
-        return arr.astype(np.float32)
+        """A NumPy batch of raw images checked for this model (`hier_keras/models/inputs.py`)."""
+        return check_images(images, self.image_shape, self.pixel_range)
 
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
         """`keras.Model.fit`, with NumPy images and label rows checked first.
@@ -323,18 +320,21 @@ class HierarchicalModel(keras.Model):
                                + tuple(validation_data[2:]))
         return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
 
-    def _checked_arrays(self, x, y):
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.evaluate`, with NumPy images and label rows checked first."""
+        x, y = self._checked_arrays(x, y, training=False)
+        return super().evaluate(x, y, *args, **kwargs)
+
+    def _checked_arrays(self, x, y, training=True):
         if isinstance(x, np.ndarray):
-            self.check_images(x[:1])
-            if x.ndim == 3:
-                x = x[..., None]
+            x = self.check_images(x)
         if isinstance(y, (np.ndarray, list)):
             y = np.asarray(y)
             if y.ndim == 3:  # multi-label: (batch, paths, depth)
                 self.hierarchy.validate_labels(y.reshape(-1, y.shape[-1]))
                 y = y.astype(np.int32)
             else:
-                y = self.hierarchy.validate_labels(y)
+                y = check_labels(y, self.hierarchy, training=training)
         return x, y
 
     def predict(self, x, *args, **kwargs):
@@ -402,6 +402,7 @@ class HierarchicalModel(keras.Model):
             "std": list(self.std),
             "level_weights": self.level_weights,
             "training_config": copy.deepcopy(self.training_config),
+            "pixel_range": None if self.pixel_range is None else list(self.pixel_range),
         }
         if self._backbone_json is not None:
             config["backbone"] = self.backbone_config
