@@ -134,3 +134,22 @@ def test_train_rejects_bad_label_arguments_before_loading_data(flags, message, t
     with pytest.raises(SystemExit, match=message):
         cli.main(["train", "--family", "MinPoolNet", "--preset", "small_fashion_mnist",
                   "--source", "bundled", *flags, "--output", str(tmp_path)])
+
+
+def test_user_errors_are_one_line_on_stderr_and_debug_shows_the_traceback(tmp_path, capsys):
+    for argv, message in [
+        (["train", "--epochs", "0"], "--epochs must be >= 1"),
+        (["train", "--family", "CNNRNN", "--preset", "small_fashion_mnst"],
+         "Did you mean 'small_fashion_mnist'?"),
+        (["train", "--family", "CNNRNN", "--overrides", "{not json", "--source", "bundled",
+          "--output", str(tmp_path / "r")], "Expecting property name"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(argv)
+        err = capsys.readouterr().err + str(exit_info.value.code)
+        assert message in err, (argv, err)
+        assert exit_info.value.code != 0
+        assert "Traceback" not in err
+    with pytest.raises(ValueError):  # --debug: the exception itself, with its traceback
+        cli.main(["--debug", "train", "--family", "CNNRNN", "--overrides", "{not json",
+                  "--source", "bundled", "--output", str(tmp_path / "r")])

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import difflib
 import logging
 import os
 import re
@@ -55,8 +56,10 @@ def resolve_preset(cls, preset):
     family = getattr(cls, "__name__", "any family")
     zoo = sorted(n for n, d in entries.items() if cls is None or not presets
                  or zoo_family(d) == family)
+    close = difflib.get_close_matches(str(preset), list(presets) + zoo, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
     raise ValueError(
-        f"Unknown preset identifier {preset!r} for {family}. A preset is a built-in name "
+        f"Unknown preset identifier {preset!r} for {family}.{hint} A preset is a built-in name "
         f"({sorted(presets)}), a zoo entry ({zoo}), or a directory written by "
         "`save_to_preset`. List them with `hier_keras.presets.list_presets()` or "
         "`hier-keras presets`."
