@@ -385,6 +385,44 @@ def read_result(name) -> dict:
     return json.loads((RESULTS / f"{name}.json").read_text())
 
 
+# ====================================================================== for the notebooks
+def _sidecar_or_none(name):
+    path = RESULTS / f"{name}.json"
+    if not path.exists():
+        print(f"{path.relative_to(ROOT)} is missing: run the benchmark script first.")
+        return None
+    return read_result(name)
+
+
+def read_table(name):
+    """A result table as a DataFrame (its sidecar's rows), or None (saying so) when missing."""
+    import pandas as pd
+
+    result = _sidecar_or_none(name)
+    if result is None:
+        return None
+    df = pd.DataFrame(result["rows"], columns=result["columns"])
+    # A column of nulls only comes back as objects; make it NaN floats, as in the CSV.
+    return df.astype({c: float for c in df.columns if df[c].isna().all()})
+
+
+def table_command(name) -> str:
+    """The command that wrote a result table, and when (from its sidecar)."""
+    result = _sidecar_or_none(name)
+    if result is None:
+        return "(not recorded)"
+    return f"$ {result['command']}" + (f"  # {result['date']}" if result.get("date") else "")
+
+
+def mean_std_frame(df, by, columns, scale=100.0):
+    """`mean ± std` over seeds of each group as a DataFrame, in percent by default."""
+    groups = df.groupby(by, sort=False)[columns]
+    mean, std = groups.mean() * scale, groups.std(ddof=1).fillna(0.0) * scale
+    out = mean.round(2).astype(str) + " ± " + std.round(2).astype(str)
+    out.insert(0, "seeds", groups.size())
+    return out
+
+
 if __name__ == "__main__" and sys.argv[1:2] == ["_peak_memory"]:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     _peak_memory_child(*sys.argv[2:4])

@@ -29,55 +29,19 @@
 # `columns`, the `command` that wrote it (printed with each table), its `date` and `notes`.
 
 # %%
-import json
 import os
+import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import pandas as pd
 from IPython.display import display
 
 FAST = os.environ.get("HIER_KERAS_FAST") == "1"  # nothing here trains; FAST changes nothing
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "benchmarks" / "results").is_dir())
-RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import harness
 
-
-def sidecar(name):
-    """The JSON sidecar of a result table (keys `name`, `command`, `columns`, `rows`, `date`,
-    `notes`), or None (with the reason) when the benchmark has not written it yet."""
-    path = RESULTS / f"{name}.json"
-    if not path.exists():
-        print(f"{path.relative_to(ROOT)} is missing: run the benchmark script first.")
-        return None
-    return json.loads(path.read_text())
-
-
-def read(name):
-    """A result table as a DataFrame (its sidecar's rows), or None when it is missing."""
-    result = sidecar(name)
-    if result is None:
-        return None
-    df = pd.DataFrame(result["rows"], columns=result["columns"])
-    # A column of nulls only comes back as objects; make it NaN floats, as in the CSV.
-    return df.astype({c: float for c in df.columns if df[c].isna().all()})
-
-
-def command(name):
-    """The command that wrote a result table, and when (from its sidecar)."""
-    result = sidecar(name)
-    if result is None:
-        return "(not recorded)"
-    return f"$ {result['command']}" + (f"  # {result['date']}" if result.get("date") else "")
-
-
-def mean_std(df, by, columns, scale=100.0):
-    """`mean ± std` over seeds of each group, in percent by default."""
-    groups = df.groupby(by, sort=False)[columns]
-    mean, std = groups.mean() * scale, groups.std(ddof=1).fillna(0.0) * scale
-    out = mean.round(2).astype(str) + " ± " + std.round(2).astype(str)
-    out.insert(0, "seeds", groups.size())
-    return out
-
+read, command, mean_std = harness.read_table, harness.table_command, harness.mean_std_frame
 
 # %% [markdown]
 # ## Test error per topology: no adaptation, alpha = 1, alpha tuned on validation
