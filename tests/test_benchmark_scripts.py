@@ -171,3 +171,33 @@ def test_flat_baselines_smoke(results):
     assert row["model"] == "coarse_specific" and 0 <= row["coarse_accuracy"] <= 1
     assert row["fine_accuracy"] is None  # NaN in the CSV: a coarse model predicts no fine level
     assert row["train_seconds"] >= 0 and "| coarse_specific | 1 |" in sidecar["notes"]
+
+
+def test_transfer_benchmark_smoke(results, tmp_path):
+    """benchmarks/transfer.py end to end on the bundled subset; a restart skips finished runs."""
+    import transfer
+
+    argv = ["--source", "bundled", "--train-limit", "300", "--test-limit", "100", "--steps", "5",
+            "--pretrain-steps", "2", "--batch-size", "32", "--seeds", "1", "--fine-fractions",
+            "0.2", "--methods", "fine_only,transfer,oracle,oracle_matched",
+            "--cache-dir", str(tmp_path / "cache"), "--tag", "_smoke"]
+    df = transfer.main(argv)
+    assert df.method.tolist() == ["pretrain", "fine_only", "transfer", "oracle", "oracle_matched"]
+    assert df.set_index("method").steps.to_dict()["oracle_matched"] == 5 + 2
+    runs = df[df.method != "pretrain"]
+    assert (runs.fine_pct == 20).all() and runs.fine_accuracy.between(0, 1).all()
+    n_fine = runs.set_index("method").n_fine  # 20% of each class (bundled: not balanced)
+    assert n_fine["oracle"] == n_fine["oracle_matched"] == 300
+    assert set(n_fine.drop(transfer.PER_SEED)) == {n_fine["transfer"]} and (
+        55 <= n_fine["transfer"] <= 65)
+    acc, gap = (runs.set_index("method")[c] for c in ("fine_accuracy", "gap_closed"))
+    if acc["oracle"] != acc["fine_only"]:  # the share of the fine-only-to-oracle gap closed
+        assert gap["transfer"] == pytest.approx((acc["transfer"] - acc["fine_only"])
+                                                / (acc["oracle"] - acc["fine_only"]))
+    sidecar = json.loads((results / "transfer_smoke.json").read_text())
+    assert sidecar["command"] == "python benchmarks/transfer.py " + " ".join(argv)
+    assert "| 20 | transfer | 1 |" in sidecar["notes"]
+    assert (results / "transfer_smoke.png").stat().st_size > 0
+    # Resumed: every run is read back from the partial CSV, nothing is trained again.
+    again = transfer.main(argv)
+    pd.testing.assert_frame_equal(again, df)
