@@ -1,22 +1,16 @@
 """C-HRNN family (Zuo et al. 2016): variants, C-MSRN degenerating to SPP-net, the 224 px
 Table I network, round trips, and a short real training on the bundled Fashion-MNIST subset."""
 
-import json
-
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
+from helpers import random_images, run_round_trips
 
 import hier_keras as hk
 from hier_keras.models.chrnn import CHRNN
 from hier_keras.models.chrnn.chrnn import VARIANTS
 
 TINY = CHRNN.tiny_overrides  # sppnet_small (4, 8, 8), units 8, fc 16
-
-
-def _images(n=3, seed=0, shape=(28, 28, 1)):
-    return np.random.default_rng(seed).uniform(0, 255, (n,) + shape).astype("float32")
 
 
 def _hrnn_matrices(model):
@@ -26,7 +20,7 @@ def _hrnn_matrices(model):
 
 
 def test_variants_build_and_differ_as_the_paper_says():
-    x = _images()
+    x = random_images((28, 28, 1))
     models = {v: CHRNN.from_preset("small_fashion_mnist", variant=v, **TINY) for v in VARIANTS}
     for v, m in models.items():
         out = m.predict(x, verbose=0)
@@ -54,7 +48,7 @@ def test_variants_build_and_differ_as_the_paper_says():
 @pytest.mark.parametrize("directions", [["down_right"], "all"])
 def test_msrn_with_zero_recurrence_and_identity_input_is_spp_net(directions):
     """Sec. IV-A: W_hh = 0, W_xh = I turn C-MSRN into SPP-net (sum of D directions: D x)."""
-    x = _images(4, seed=1)
+    x = random_images((28, 28, 1), 4, seed=1)
     spp = CHRNN.from_preset("small_fashion_mnist", variant="spp_net", **TINY)
     msrn = CHRNN.from_preset("small_fashion_mnist", variant="c_msrn", directions=directions,
                              **TINY)
@@ -90,23 +84,11 @@ def test_paper_network_table_1():
 
 
 def test_round_trips_and_savedmodel(tmp_path):
+    """Config JSON, .keras, preset directory and SavedModel on the full {6,3,2,1} pyramid with
+    two directions (the registry-wide test in test_models.py uses a smaller pyramid)."""
     model = CHRNN.from_preset("small_fashion_mnist", variant="c_hlstm",
                               directions=["up_right", "down_left"], **TINY)
-    x = _images(4)
-    want = model.predict(x, verbose=0)
-    clone = CHRNN.from_config(json.loads(json.dumps(model.get_config())))
-    assert clone.get_config() == model.get_config()
-    model.save(tmp_path / "m.keras")
-    got = keras.saving.load_model(tmp_path / "m.keras").predict(x, verbose=0)
-    model.save_to_preset(tmp_path / "preset", metrics={"fine_accuracy": 0.5})
-    got2 = CHRNN.from_preset(str(tmp_path / "preset")).predict(x, verbose=0)
-    model.export(str(tmp_path / "sm"))
-    loaded = tf.saved_model.load(str(tmp_path / "sm"))  # keep a reference: it owns the variables
-    served = loaded.serve(tf.constant(x))
-    for k in want:
-        np.testing.assert_allclose(got[k], want[k], atol=1e-5)
-        np.testing.assert_allclose(got2[k], want[k], atol=1e-5)
-        np.testing.assert_allclose(np.asarray(served[k]), want[k], atol=1e-5)
+    run_round_trips(model, tmp_path, random_images(model, 4))
 
 
 def test_short_training_on_bundled_subset(bundled):

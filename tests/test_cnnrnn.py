@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from helpers import log_softmax
 from keras import ops
 
-import hier_keras as hk
 from hier_keras.models import CNNRNN, HierarchicalModel
 
 TINY = HierarchicalModel.tiny_overrides
@@ -15,11 +15,6 @@ def _model(tree=None, **kw):
     if tree is not None:
         kw["hierarchy"] = tree
     return CNNRNN.from_preset("small_fashion_mnist", **kw)
-
-
-def _log_softmax(x):
-    x = x - x.max(-1, keepdims=True)
-    return x - np.log(np.exp(x).sum(-1, keepdims=True))
 
 
 def test_eq8_loss_with_teacher_forcing(fashion_tree, rng):
@@ -34,7 +29,7 @@ def test_eq8_loss_with_teacher_forcing(fashion_tree, rng):
     want = 0.0
     for t in range(3):
         known = y[:, t] >= 0
-        ce = -_log_softmax(logits[t])[np.arange(4), np.where(known, y[:, t] + offs[t], 0)]
+        ce = -log_softmax(logits[t])[np.arange(4), np.where(known, y[:, t] + offs[t], 0)]
         want += ce[known].mean()
     got = float(model.hierarchical_loss(ops.convert_to_tensor(y), {"_features": v}))
     assert got == pytest.approx(want, rel=1e-5)
@@ -60,7 +55,7 @@ def test_evaluate_reports_the_teacher_forced_loss(fashion_tree, rng):
     logits = [np.asarray(l) for l in model.teacher_forced_logits(
         model._features(x, False), ops.convert_to_tensor(y), training=False)]
     offs = fashion_tree.node_offsets
-    want = sum(-_log_softmax(logits[t])[np.arange(16), y[:, t] + offs[t]].mean() for t in range(3))
+    want = sum(-log_softmax(logits[t])[np.arange(16), y[:, t] + offs[t]].mean() for t in range(3))
     want += sum(float(l) for l in model.losses)
     model.compile()
     got = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)["loss"]

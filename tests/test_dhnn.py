@@ -2,11 +2,10 @@
 variable-depth tree with explicit ends, residual arcs, alternating training, multi-label
 mode, backbones, serialization, and a short real training on Fashion-MNIST."""
 
-import json
-
 import keras
 import numpy as np
 import pytest
+from helpers import log_softmax, random_images, run_round_trips
 from keras import ops
 
 import hier_keras as hk
@@ -14,13 +13,7 @@ from hier_keras.layers import beam_search
 from hier_keras.models.dhnn.dhnn import default_taps
 from hier_keras.training import AlternatingTraining
 
-TINY = dict(backbone="small", backbone_kwargs={"widths": [4, 8, 8]}, input_dim=8, units=8,
-            rnn_layers=1, embedding_dim=8)
-
-
-def _log_softmax(x):
-    x = x - x.max(-1, keepdims=True)
-    return x - np.log(np.exp(x).sum(-1, keepdims=True))
+TINY = hk.models.DHNN.tiny_overrides  # small backbone (4, 8, 8), p = 8, 8 units, 1 layer
 
 
 def _general_tree():
@@ -45,10 +38,10 @@ def test_fpl_beam_search_finds_most_likely_path(fashion_tree):
     keras.utils.set_random_seed(0)
     model = hk.models.DHNN(fashion_tree, (28, 28, 1), decoder="rnn", residual=True,
                            beam_width=10, **TINY)
-    x = np.random.default_rng(1).uniform(0, 255, (16, 28, 28, 1)).astype("float32")
+    x = random_images((28, 28, 1), 16, seed=1)
     u, seq, _ = model.encode(x)
     # Sharpen the logits so the per-level argmax is often not the best path.
-    logp = _log_softmax(3 * np.asarray(model.fpl_logits(u, seq)))
+    logp = log_softmax(3 * np.asarray(model.fpl_logits(u, seq)))
     offs = fashion_tree.node_offsets
     leaves = fashion_tree.leaf_paths()
     scores = np.stack([sum(logp[:, t, offs[t] + p[t]] for t in range(3)) for p in leaves], 1)
@@ -65,7 +58,7 @@ def test_fpl_beam_search_finds_most_likely_path(fashion_tree):
     # The model's own decoder uses the same scoring.
     got = model.predict_label_paths(x)
     assert fashion_tree.path_is_valid(got).all()
-    u_logp = _log_softmax(np.asarray(model.fpl_logits(u, seq)))
+    u_logp = log_softmax(np.asarray(model.fpl_logits(u, seq)))
     model_scores = np.stack([sum(u_logp[:, t, offs[t] + p[t]] for t in range(3)) for p in leaves], 1)
     np.testing.assert_array_equal(got, leaves[model_scores.argmax(1)])
 
@@ -96,13 +89,13 @@ def test_end_token_beam_search_is_exact_on_general_tree():
             for t in range(k):
                 allowed = np.append(mask[prev, offs[t]:offs[t] + tree.level_sizes[t]],
                                     prev != n_nodes)
-                score += _log_softmax(np.where(allowed, tables[t][b, prev], -1e9))[node_path[t]]
+                score += log_softmax(np.where(allowed, tables[t][b, prev], -1e9))[node_path[t]]
                 prev = offs[t] + node_path[t]
             want_path = node_path.copy()
             if k < tree.depth:
                 if not leaf[prev]:  # ending at an internal node costs log p(end)
                     allowed = np.append(mask[prev, offs[k]:offs[k] + tree.level_sizes[k]], True)
-                    score += _log_softmax(np.where(allowed, tables[k][b, prev], -1e9))[-1]
+                    score += log_softmax(np.where(allowed, tables[k][b, prev], -1e9))[-1]
                     want_path[k] = -2
             if score > best_score:
                 best_score, best_path = score, want_path
@@ -159,9 +152,9 @@ def test_s2s_loss_trains_the_end_token_only_on_minus_two(fashion_tree):
     labels = np.array([[0, 0, -2], [0, 0, -1]], np.int32)
     logits = [np.asarray(v) for v in model.teacher_forced_logits(state, labels)]
     n, offs = tree.num_nodes, tree.node_offsets
-    want = np.mean([-_log_softmax(logits[0][i])[offs[0] + 0] for i in range(2)])
-    want += np.mean([-_log_softmax(logits[1][i])[offs[1] + 0] for i in range(2)])
-    want += -_log_softmax(logits[2][0])[n]  # only the first sample's end is trained
+    want = np.mean([-log_softmax(logits[0][i])[offs[0] + 0] for i in range(2)])
+    want += np.mean([-log_softmax(logits[1][i])[offs[1] + 0] for i in range(2)])
+    want += -log_softmax(logits[2][0])[n]  # only the first sample's end is trained
     got = float(model.hierarchical_loss(ops.convert_to_tensor(labels), {"_state": state}))
     assert abs(got - want) < 1e-4
 
@@ -172,7 +165,7 @@ def test_evaluate_reports_the_training_loss_without_dropout(decoder, fashion_tre
     cross-entropy of the beam-decoded levels (0 probability under a wrong parent)."""
     keras.utils.set_random_seed(0)
     model = hk.models.DHNN(fashion_tree, (28, 28, 1), decoder=decoder, dropout=0.5, **TINY)
-    x = np.random.default_rng(0).uniform(0, 255, (8, 28, 28, 1)).astype("float32")
+    x = random_images((28, 28, 1), 8)
     y = fashion_tree.complete(np.arange(8) % 10)
     u, seq, state = model.encode(x)
     if decoder == "rnn":
@@ -181,7 +174,7 @@ def test_evaluate_reports_the_training_loss_without_dropout(decoder, fashion_tre
     else:
         logits = [np.asarray(v) for v in model.teacher_forced_logits(state, y, training=False)]
     offs = fashion_tree.node_offsets
-    want = sum(np.mean(-_log_softmax(logits[t])[np.arange(8), offs[t] + y[:, t]])
+    want = sum(np.mean(-log_softmax(logits[t])[np.arange(8), offs[t] + y[:, t]])
                for t in range(3)) + sum(float(v) for v in model.losses)
     model.compile()
     got = model.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)["loss"]
@@ -194,7 +187,7 @@ def test_residual_arc_dimensions_and_loss(fashion_tree):
     model = hk.models.DHNN(fashion_tree, (28, 28, 1), decoder="rnn", residual=True, **TINY)
     # o_t + z(u_t): z maps R^p -> R^N (the paper's u_t + z(o_t) cannot add up).
     assert tuple(model.residual_layer.kernel.shape) == (8, fashion_tree.num_nodes)
-    x = np.random.default_rng(0).uniform(0, 255, (3, 28, 28, 1)).astype("float32")
+    x = random_images((28, 28, 1), 3)
     u, seq, _ = model.encode(x)
     logits = np.asarray(model.fpl_logits(u, seq))
     no_res = np.asarray(model.output_layer(seq))
@@ -204,7 +197,7 @@ def test_residual_arc_dimensions_and_loss(fashion_tree):
     w = [1.0, 2.0, 0.5]
     model.level_weights = w
     offs = fashion_tree.node_offsets
-    want = sum(w[t] * np.mean(-_log_softmax(logits[:, t])[np.arange(3), offs[t] + y[:, t]])
+    want = sum(w[t] * np.mean(-log_softmax(logits[:, t])[np.arange(3), offs[t] + y[:, t]])
                for t in range(3))
     got = float(model.hierarchical_loss(ops.convert_to_tensor(y), {"_logits": logits}))
     assert abs(got - want) < 1e-4
@@ -310,12 +303,9 @@ def test_multilabel_outputs_loss_threshold_and_round_trip(fashion_tree, tmp_path
     assert len(sets) == 6 and all(fashion_tree.path_is_valid(s).all() for s in sets if len(s))
     with pytest.raises(ValueError, match="predict_path_sets"):
         model.predict_label_paths(x)
-    path = str(tmp_path / "m.keras")
-    model.save(path)
-    loaded = keras.saving.load_model(path)
-    assert loaded.threshold == thr and loaded.get_config() == model.get_config()
-    for k, v in loaded.predict(x, verbose=0).items():
-        np.testing.assert_allclose(v, scores[k], atol=1e-5)
+    loaded = run_round_trips(model, tmp_path, x, want=scores)
+    for fmt in ("config", "keras", "preset"):
+        assert loaded[fmt].threshold == thr, fmt
 
 
 def test_multilabel_f1_by_hand(fashion_tree):
@@ -365,9 +355,8 @@ def test_preset_round_trip_and_real_training(bundled, tmp_path):
     # Measured 0.66 / 0.82 (chance: 0.1 / about 0.3).
     assert res["exact_match"] >= 0.55 and res["node_accuracy"] >= 0.7, res.to_dict()
     assert res["consistency"] == 1.0
-    model.save_to_preset(tmp_path / "p", metrics={"exact_match": res["exact_match"]})
-    loaded = hk.models.DHNN.from_preset(str(tmp_path / "p"))
-    assert loaded.get_config() == model.get_config()
-    np.testing.assert_array_equal(loaded.predict_label_paths(xt[:50]), model.predict_label_paths(xt[:50]))
-    clone = hk.models.DHNN.from_config(json.loads(json.dumps(model.get_config())))
-    assert clone.count_params() == model.count_params()
+    loaded = run_round_trips(model, tmp_path, xt[:50], formats=("config", "preset"),
+                             metrics={"exact_match": res["exact_match"]})
+    np.testing.assert_array_equal(loaded["preset"].predict_label_paths(xt[:50]),
+                                  model.predict_label_paths(xt[:50]))
+    assert loaded["config"].count_params() == model.count_params()

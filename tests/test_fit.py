@@ -1,8 +1,8 @@
 """fit_model: the preset's decaying schedule, and resuming a killed run from its checkpoint."""
 
 import keras
-import numpy as np
 import pytest
+from helpers import random_images, random_leaf_paths
 
 import hier_keras as hk
 from hier_keras.models import HierarchicalModel
@@ -15,10 +15,8 @@ class _Crash(keras.callbacks.Callback):
 
 
 def _data(model, n=64):
-    rng = np.random.default_rng(0)
-    x = rng.uniform(0, 255, (n,) + model.image_shape).astype("float32")
-    y = model.hierarchy.leaf_paths()[rng.integers(0, 10, n)]
-    return hk.data.from_arrays(x, y, model.hierarchy, batch_size=16)
+    return hk.data.from_arrays(random_images(model, n), random_leaf_paths(model, n),
+                               model.hierarchy, batch_size=16)
 
 
 def test_resume_after_kill_counts_epochs_once(tmp_path):
@@ -51,16 +49,16 @@ def test_resumed_run_keeps_the_plateau_schedule_state(tmp_path):
     ds = _data(model)
     # min_delta 100: every epoch after the first is a plateau, so the rate halves after each.
     whole = hk.training.fit_model(model, ds, epochs=4, verbose=0,
-                                  callbacks=[model.plateau_callback()])
+                                  callbacks=[hk.training.plateau_callback(model)])
     assert whole.history["learning_rate"] == pytest.approx([0.1, 0.1, 0.05, 0.025])
     model = build()
     with pytest.raises(KeyboardInterrupt):  # killed after epoch 2, its reduction made
         hk.training.fit_model(model, ds, epochs=4, checkpoint_dir=str(tmp_path), verbose=0,
-                              callbacks=[model.plateau_callback(), _Crash()])
+                              callbacks=[hk.training.plateau_callback(model), _Crash()])
     assert (tmp_path / "plateau_state.json").exists()
     fresh = build()
     resumed = hk.training.fit_model(fresh, ds, epochs=4, checkpoint_dir=str(tmp_path),
-                                    verbose=0, callbacks=[fresh.plateau_callback()])
+                                    verbose=0, callbacks=[hk.training.plateau_callback(fresh)])
     assert resumed.epoch == [2, 3]
     assert resumed.history["learning_rate"] == pytest.approx([0.05, 0.025])
     assert not tmp_path.exists() or not any(tmp_path.iterdir())  # state removed at the end

@@ -1,6 +1,7 @@
 """MergedCNN (Dutt et al. 2017): merge-k shares exactly k stages, ResNet-164 / DenseNet-100-BC
-parameter counts, independent separate towers, from_towers, adaptation, Ensemble, presets,
-and a short real training on the bundled Fashion-MNIST subset."""
+parameter counts, independent separate towers, from_towers, adaptation, Ensemble, and a short
+real training on the bundled Fashion-MNIST subset. The presets' output contract, training
+step and round trips are the registry-wide test's (test_models.py)."""
 
 import json
 
@@ -8,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import fit_on_bundled, random_images, run_round_trips
 
 import hier_keras as hk
 from hier_keras.layers.classifier_adaptation import adapt_probabilities
@@ -15,7 +17,7 @@ from hier_keras.models.ensemble import Ensemble
 from hier_keras.models.mergedcnn import MergedCNN
 from hier_keras.training.adaptation import tune_alpha
 
-TINY = {"backbone": "small", "backbone_kwargs": {"widths": [4, 8, 8]}}
+TINY = MergedCNN.tiny_overrides  # the small backbone, widths (4, 8, 8)
 TOPOLOGIES = ["separate", "merge-0", "merge-1", "merge-2", "merge-3"]
 
 
@@ -24,7 +26,7 @@ def _trainable(weights):
 
 
 def _images(n=3, seed=0):
-    return np.random.default_rng(seed).uniform(0, 255, (n, 28, 28, 1)).astype("float32")
+    return random_images((28, 28, 1), n, seed)
 
 
 # ------------------------------------------------------------------ parameter counts
@@ -166,41 +168,15 @@ def test_adaptation_alpha_baked_in_and_saved(tmp_path):
     for n in model.level_names:
         np.testing.assert_allclose(adapted[n], want[n], atol=1e-5)
     assert model.get_config()["adaptation_alpha"] == [1.2, 1.0, 0.8]
-    model.save_to_preset(tmp_path / "p", metrics={"fine_accuracy": 0.1})
-    loaded = MergedCNN.from_preset(str(tmp_path / "p"))
-    assert loaded.adaptation_alpha == [1.2, 1.0, 0.8]
-    np.testing.assert_allclose(loaded.predict(x, verbose=0)["fine"], adapted["fine"], atol=1e-5)
+    # Every format keeps the alpha: the reloaded models and the SavedModel predict `adapted`.
+    loaded = run_round_trips(model, tmp_path, x, want=adapted, metrics={"fine_accuracy": 0.1})
+    for fmt in ("config", "keras", "preset"):
+        assert loaded[fmt].adaptation_alpha == [1.2, 1.0, 0.8], fmt
     model.set_adaptation_alpha(None)
     np.testing.assert_allclose(model.predict(x, verbose=0)["fine"], raw["fine"], atol=1e-6)
     single = MergedCNN.from_preset("small_fashion_mnist", levels=["fine"], **TINY)
     with pytest.raises(ValueError, match="does not predict the levels"):
         single.set_adaptation_alpha(1.0)
-
-
-@pytest.mark.parametrize("preset", ["small_fashion_mnist", "resnet164"])
-def test_presets_train_and_round_trip(preset, tmp_path):
-    """The registry-wide contract (tests/test_models.py) for this family, tiny backbone
-    (densenet100_bc differs from resnet164 only in its backbone, built full size above)."""
-    model = MergedCNN.from_preset(preset, **TINY)
-    x = np.random.default_rng(0).uniform(0, 255, (3,) + model.image_shape).astype("float32")
-    leaves = model.hierarchy.leaf_paths()
-    y = leaves[[0, len(leaves) // 2, len(leaves) - 1]]
-    model.compile(total_steps=1)
-    before = [w.numpy().copy() for w in model.trainable_weights]
-    history = model.fit(x, y, epochs=1, batch_size=3, verbose=0)
-    assert np.isfinite(history.history["loss"][0])
-    assert all(not np.allclose(b, w.numpy()) for b, w in zip(before, model.trainable_weights)
-               if w.path.endswith("conv/kernel"))
-    want = model.predict(x, verbose=0)
-    for n, s in zip(model.level_names, model.hierarchy.level_sizes):
-        assert want[n].shape == (3, s)
-        np.testing.assert_allclose(want[n].sum(-1), 1.0, atol=1e-5)
-    clone = MergedCNN.from_config(json.loads(json.dumps(model.get_config())))
-    assert clone.get_config() == model.get_config()
-    model.save(str(tmp_path / "m.keras"))
-    got = keras.saving.load_model(str(tmp_path / "m.keras")).predict(x, verbose=0)
-    for n in want:
-        np.testing.assert_allclose(got[n], want[n], atol=1e-5)
 
 
 # ------------------------------------------------------------------ Ensemble
@@ -219,13 +195,11 @@ def test_ensemble_averages_any_family_then_adapts(tmp_path):
     want = adapt_probabilities(got, ens.hierarchy, 1.0)
     for n in ens.level_names:
         np.testing.assert_allclose(adapted[n], want[n], atol=1e-5)
-    ens.save_to_preset(tmp_path / "ens", metrics={"fine_accuracy": 0.1})
-    config = json.loads((tmp_path / "ens" / "config.json").read_text())
+    loaded = run_round_trips(ens, tmp_path, x, formats=("preset",), want=adapted,
+                             metrics={"fine_accuracy": 0.1})["preset"]
+    config = json.loads((tmp_path / "preset" / "config.json").read_text())
     assert [m["class_name"] for m in config["config"]["members"]] == ["MergedCNN", "CNNRNN", "MergedCNN"]
-    loaded = Ensemble.from_preset(str(tmp_path / "ens"))
     assert loaded.adaptation_alpha == 1.0
-    for n in ens.level_names:
-        np.testing.assert_allclose(loaded.predict(x, verbose=0)[n], adapted[n], atol=1e-5)
     other = MergedCNN.from_preset("small_fashion_mnist", hierarchy=hk.Hierarchy.from_nested(
         {"A": ["a", "b"], "B": ["c"]}), **TINY)
     with pytest.raises(ValueError, match="different hierarchy"):
@@ -254,13 +228,8 @@ def test_ensemble_fit_trains_each_member_on_its_own_loss():
 def test_small_mergedcnn_learns_on_bundled_subset(bundled):
     keras.utils.set_random_seed(0)
     model = MergedCNN.from_preset("small_fashion_mnist", topology="merge-2")
-    n = 3000
-    train = hk.data.from_arrays(bundled["x_train"][:n], bundled["y_train"][:n], model.hierarchy,
-                                batch_size=64, shuffle=True, augment=True,
-                                preprocessing=model.preprocessing)
-    hk.training.fit_model(model, train, epochs=2, verbose=0)
+    res = fit_on_bundled(model, bundled, n=3000, epochs=2)
     x, y = bundled["x_test"].astype("float32"), bundled["y_test"]
-    res = hk.metrics.evaluate_model(model, (x, y)).iloc[0]
     # Measured: coarse 0.98, fine 0.72 after 2 epochs on 3,000 images (chance: 0.5 / 0.1).
     assert res["fine_accuracy"] > 0.6
     assert res["coarse_accuracy"] > 0.9

@@ -2,17 +2,29 @@
 whitening, presets, and training on real data with most fine labels hidden."""
 
 import json
-import time
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import (
+    random_images,
+    random_leaf_paths,
+    run_family_contract,
+    run_round_trips,
+)
 
 import hier_keras as hk
 from hier_keras.backbones import build_backbone
-from hier_keras.data.whitening import Whitening, fit_whitening, global_contrast_normalize
-from hier_keras.layers.child_min_pooling import ChildMinPooling, ClassWiseGlobalAveragePooling
+from hier_keras.data.whitening import (
+    Whitening,
+    fit_whitening,
+    global_contrast_normalize,
+)
+from hier_keras.layers.child_min_pooling import (
+    ChildMinPooling,
+    ClassWiseGlobalAveragePooling,
+)
 from hier_keras.models.minpoolnet import MinPoolNet
 from hier_keras.models.minpoolnet.minpoolnet import minpool_loss
 
@@ -140,7 +152,7 @@ def test_loss_ignores_fine_term_exactly_where_fine_label_is_unknown():
 def test_model_loss_uses_lambda_and_masks_fine(fashion_tree):
     model = MinPoolNet.from_preset("small_fashion_mnist", coarse_loss_weight=2.0, **TINY)
     assert model.loss_level_weights == [2.0, 2.0, 1.0]
-    x = np.random.default_rng(0).uniform(0, 255, (4, 28, 28, 1)).astype("float32")
+    x = random_images((28, 28, 1), 4)
     y = fashion_tree.complete(np.array([0, 3, 7, 9]))
     y[[1, 2], 2] = -1
     out = model(x, training=True)
@@ -216,13 +228,10 @@ def test_whitening_fit_transform_and_in_model_agree(tmp_path):
                        whitening=w)
     np.testing.assert_allclose(np.asarray(model.normalize(x[:5])), w.transform(x[:5]),
                                atol=1e-3)
-    # The fitted parameters live in the config, so a preset directory carries them.
-    model.save_to_preset(tmp_path / "p")
-    config = json.loads((tmp_path / "p" / "config.json").read_text())["config"]
+    # The fitted parameters live in the config, so every saved form carries them.
+    run_round_trips(model, tmp_path, x[:5])
+    config = json.loads((tmp_path / "preset" / "config.json").read_text())["config"]
     assert config["whitening"]["matrix"]["shape"] == [36, 36]
-    loaded = MinPoolNet.from_preset(str(tmp_path / "p"))
-    np.testing.assert_allclose(loaded.predict(x[:5], verbose=0)["fine"],
-                               model.predict(x[:5], verbose=0)["fine"], atol=1e-5)
 
 
 def test_whitening_errors():
@@ -244,41 +253,25 @@ def _tiny(preset):
 
 
 def _inputs(model, n=3):
-    x = np.random.default_rng(0).uniform(0, 255, (n,) + model.image_shape).astype("float32")
-    y = model.hierarchy.leaf_paths()[:n].copy()
+    """Random images and leaf paths, the first row with its fine label hidden (S_coarse)."""
+    y = random_leaf_paths(model, n)
     y[0, -1] = -1
-    return x, y
+    return random_images(model, n), y
 
 
 @pytest.mark.parametrize("preset", sorted(MinPoolNet.presets))
 def test_presets_output_contract(preset):
+    """Every preset, the fc map head (AlexNet presets) included."""
     model = _tiny(preset)
-    x, _ = _inputs(model)
-    out = model(x)
-    assert list(out) == model.level_names
-    for name, size in zip(model.level_names, model.hierarchy.level_sizes):
-        assert tuple(out[name].shape) == (len(x), size)
-        np.testing.assert_allclose(np.asarray(out[name]).sum(-1), 1.0, atol=1e-5)
+    run_family_contract(model, _inputs(model)[0], train=False)
 
 
 @pytest.mark.parametrize("preset", ["small_fashion_mnist", "alexnet_small"])
 def test_training_step_and_round_trips(preset, tmp_path):
     model = _tiny(preset)
     x, y = _inputs(model)
-    model.compile(total_steps=1)
-    hist = model.fit(x, y, epochs=1, batch_size=len(x), verbose=0)
-    assert np.isfinite(hist.history["loss"][0])
-    want = model.predict(x, verbose=0)
-    clone = MinPoolNet.from_config(json.loads(json.dumps(model.get_config())))
-    assert clone.get_config() == model.get_config()
-    path = str(tmp_path / "m.keras")
-    model.save(path)
-    again = keras.saving.load_model(path).predict(x, verbose=0)
-    model.save_to_preset(tmp_path / "p", metrics={"fine_accuracy": 0.5})
-    loaded = MinPoolNet.from_preset(str(tmp_path / "p")).predict(x, verbose=0)
-    for k in want:
-        np.testing.assert_allclose(again[k], want[k], atol=1e-5)
-        np.testing.assert_allclose(loaded[k], want[k], atol=1e-5)
+    want = run_family_contract(model, x, y)
+    run_round_trips(model, tmp_path, x, want=want)
 
 
 def test_bad_arguments():
@@ -291,7 +284,7 @@ def test_bad_arguments():
 
 
 def test_plateau_callback_from_preset():
-    cb = MinPoolNet.from_preset("nin", **TINY).plateau_callback(patience=2)
+    cb = hk.training.plateau_callback(MinPoolNet.from_preset("nin", **TINY), patience=2)
     assert isinstance(cb, keras.callbacks.ReduceLROnPlateau)
     assert cb.monitor == "val_fine_accuracy" and cb.factor == 0.1 and cb.patience == 2
     cfg = MinPoolNet.presets["nin"]["config"]["training_config"]

@@ -4,19 +4,15 @@ broken model would miss (chance: 10% fine, 50% coarse)."""
 import keras
 import numpy as np
 import pytest
+from helpers import fit_on_bundled
 
 import hier_keras as hk
 
 
 def _train(family, bundled, n=4000, epochs=2, **overrides):
     keras.utils.set_random_seed(0)
-    model = getattr(hk.models, family).from_preset("small_fashion_mnist", **overrides)
-    train = hk.data.from_arrays(bundled["x_train"][:n], bundled["y_train"][:n], model.hierarchy,
-                                batch_size=64, shuffle=True, augment=True,
-                                preprocessing=model.preprocessing)
-    hk.training.fit_model(model, train, epochs=epochs, verbose=0)
-    test = (bundled["x_test"], bundled["y_test"])
-    return model, hk.metrics.evaluate_model(model, test).iloc[0]
+    model = hk.models.get_family(family).from_preset("small_fashion_mnist", **overrides)
+    return model, fit_on_bundled(model, bundled, n, epochs)
 
 
 @pytest.mark.slow

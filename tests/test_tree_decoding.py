@@ -1,12 +1,10 @@
 """Greedy / constrained / beam decoding against exhaustive enumeration."""
 
-import itertools
-
 import numpy as np
 import pytest
+from helpers import log_softmax
 from keras import ops
 
-from hier_keras import Hierarchy
 from hier_keras.layers import beam_search, greedy_decode
 
 
@@ -24,11 +22,6 @@ def _random_step_fn(tree, batch, seed):
     return step, tables
 
 
-def _log_softmax(x):
-    x = x - x.max(-1, keepdims=True)
-    return x - np.log(np.exp(x).sum(-1, keepdims=True))
-
-
 def _exhaustive_best(tree, tables, b):
     """Best leaf path of sample b under per-step log-softmax over allowed children."""
     mask = tree.child_mask()
@@ -41,7 +34,7 @@ def _exhaustive_best(tree, tables, b):
                 break
             allowed = mask[prev, offs[t]: offs[t] + tree.level_sizes[t]]
             logits = np.where(allowed, tables[t][b, prev], -1e9)
-            score += _log_softmax(logits)[idx]
+            score += log_softmax(logits)[idx]
             prev = offs[t] + idx
         if score > best:
             best, best_path = score, path

@@ -10,7 +10,6 @@ import pytest
 
 import hier_keras as hk
 from hier_keras import presets as preset_io
-from hier_keras.models.base import import_all_families
 
 ZOO = Path(__file__).resolve().parents[1] / "zoo"
 INDEX = ZOO / "index.json"
@@ -20,12 +19,8 @@ SERVING_ATOL = 1e-5
 
 
 def _family(name):
-    import keras
-
-    import_all_families()
-    cls = keras.saving.get_registered_object(f"hier_keras>{name}")
-    assert cls is not None, f"index names an unknown family {name!r}"
-    return cls
+    assert name in hk.models.list_families(), f"index names an unknown family {name!r}"
+    return hk.models.get_family(name)
 
 
 def test_index_lists_every_entry_and_each_has_a_saved_model():

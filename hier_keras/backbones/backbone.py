@@ -30,6 +30,7 @@ True
 from __future__ import annotations
 
 import copy
+import json
 
 import keras
 
@@ -173,7 +174,8 @@ class Backbone(keras.Model):
         return {
             "architecture": self.architecture,
             "input_shape": list(self.backbone_input_shape),
-            "architecture_kwargs": copy.deepcopy(self.architecture_kwargs),
+            # Through JSON: Keras tracks the dict, and deep-copying a tracked dict saves the model.
+            "architecture_kwargs": json.loads(json.dumps(self.architecture_kwargs)),
             "include_features": self.include_features,
             "name": self.name,
             "trainable": self.trainable,

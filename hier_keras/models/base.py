@@ -21,7 +21,6 @@ logits) and lists its constructor arguments in `get_config`.
 
 from __future__ import annotations
 
-import copy
 import json
 
 import keras
@@ -401,7 +400,8 @@ class HierarchicalModel(keras.Model):
             "mean": list(self.mean),
             "std": list(self.std),
             "level_weights": self.level_weights,
-            "training_config": copy.deepcopy(self.training_config),
+            # Through JSON: Keras tracks the dict, and deep-copying a tracked dict saves the model.
+            "training_config": json.loads(json.dumps(self.training_config)),
             "pixel_range": None if self.pixel_range is None else list(self.pixel_range),
         }
         if self._backbone_json is not None:
