@@ -368,3 +368,15 @@ def test_keras_applications_models_in_every_family(family, app, tmp_path):
     got = cls.from_preset(str(tmp_path / "p")).predict(x, verbose=0)
     for k in want:
         np.testing.assert_allclose(got[k], want[k], atol=1e-5)
+
+
+def test_ensemble_of_models_on_external_backbones_round_trips(tmp_path):
+    x, _ = _data()
+    a = hk.models.CNNRNN.from_preset("small_fashion_mnist", backbone=user_model(), units=16)
+    b = hk.models.HierarchicalCNN.from_preset("small_fashion_mnist", backbone=tiny_hub_resnet())
+    ensemble = hk.models.Ensemble([a, b], adaptation_alpha=1.0)
+    want = ensemble.predict(x, verbose=0)
+    ensemble.save_to_preset(tmp_path / "ens")
+    got = hk.models.Ensemble.from_preset(str(tmp_path / "ens")).predict(x, verbose=0)
+    for k in want:
+        np.testing.assert_allclose(got[k], want[k], atol=1e-5)
