@@ -152,6 +152,9 @@ def test_keras_hub_preset_directory_by_string(tmp_path):
     inner = model.backbone._source.model
     for a, b in zip(inner.weights, hub.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())  # the preset's weights
+    plain = hk.models.HierarchicalCNN.from_preset("small_fashion_mnist",
+                                                  backbone=str(tmp_path / "hub"))
+    assert plain.backbone_config["class_name"] == "FunctionalBackbone"
 
 
 def test_without_keras_hub_the_error_names_the_extra(monkeypatch):

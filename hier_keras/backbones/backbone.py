@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 
 import keras
 
@@ -216,7 +217,8 @@ def get_backbone(backbone, input_shape, backbone_kwargs=None, include_features=T
             - a registered name (`"small"`, `"wrn28_10"`; `list_backbones()`);
             - `"keras.applications.<Name>"` (any keras.applications model,
               built with `include_top=False`);
-            - `"keras_hub:<preset name or local preset directory>"` (needs
+            - `"keras_hub:<preset name or local preset directory>"`, or the
+              path of a local KerasHub preset directory itself (needs
               `pip install "hier_keras[hub]"`);
             - a `Backbone`, any functional `keras.Model` (a keras.applications
               model, a KerasHub `Backbone`, your own), wrapped with
@@ -255,6 +257,9 @@ def get_backbone(backbone, input_shape, backbone_kwargs=None, include_features=T
             "weights file.")
     elif isinstance(backbone, str) and backbone.startswith(HUB_PREFIX):
         net = external.from_keras_hub(backbone[len(HUB_PREFIX):], input_shape,
+                                      include_features=include_features)
+    elif isinstance(backbone, str) and os.path.isfile(os.path.join(backbone, "config.json")):
+        net = external.from_keras_hub(backbone, input_shape,  # a local KerasHub preset dir
                                       include_features=include_features)
     elif isinstance(backbone, Backbone):
         if kwargs:
