@@ -155,6 +155,13 @@ def test_keras_hub_preset_directory_by_string(tmp_path):
     plain = hk.models.HierarchicalCNN.from_preset("small_fashion_mnist",
                                                   backbone=str(tmp_path / "hub"))
     assert plain.backbone_config["class_name"] == "FunctionalBackbone"
+    # The preset's image converter (x / 255 - 0.5) becomes the model's mean / std.
+    keras_hub = pytest.importorskip("keras_hub")
+    keras_hub.layers.ResNetImageConverter(image_size=(32, 32), scale=1 / 255.0,
+                                          offset=-0.5).save_to_preset(str(tmp_path / "hub"))
+    converted = hk.models.HierarchicalCNN.from_preset("small_fashion_mnist",
+                                                      backbone=f"keras_hub:{tmp_path / 'hub'}")
+    assert converted.mean == pytest.approx([127.5]) and converted.std == pytest.approx([255.0])
 
 
 def test_without_keras_hub_the_error_names_the_extra(monkeypatch):

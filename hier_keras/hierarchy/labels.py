@@ -48,14 +48,20 @@ def complete(tree, labels, level=None) -> np.ndarray:
     return out
 
 
+def _integer_ids(arr, what):
+    """`arr` as integer ids; floats must be whole numbers (a ValueError otherwise)."""
+    if np.issubdtype(arr.dtype, np.integer):
+        return arr
+    if not np.all(np.mod(arr, 1) == 0):
+        raise ValueError(f"{what} must be integer class ids; received non-integers.")
+    return arr.astype(np.int64)
+
+
 def validate_labels(tree, labels, allow_end=None) -> np.ndarray:
     """`Hierarchy.validate_labels` (see its docstring)."""
     labels = np.asarray(labels)
     _check_shape(tree, labels)
-    if not np.issubdtype(labels.dtype, np.integer):
-        if not np.all(np.mod(labels, 1) == 0):
-            raise ValueError("Labels must be integer class ids; received non-integers.")
-    labels = labels.astype(np.int32)
+    labels = _integer_ids(labels, "Labels").astype(np.int32)
     if labels.size == 0:
         return labels
     if (labels < END).any():
@@ -151,10 +157,7 @@ def path_is_valid(tree, paths) -> np.ndarray:
     """`Hierarchy.path_is_valid` (see its docstring)."""
     paths = np.asarray(paths)
     _check_shape(tree, paths)
-    if not np.issubdtype(paths.dtype, np.integer):
-        if not np.all(np.mod(paths, 1) == 0):
-            raise ValueError("Paths must be integer class ids; received non-integers.")
-        paths = paths.astype(np.int64)
+    paths = _integer_ids(paths, "Paths")
     ok = np.ones(paths.shape[0], dtype=bool)
     alive = paths[:, 0] >= 0
     for level in range(1, tree.depth):
